@@ -1,0 +1,3 @@
+from keepsight.cli.app import main
+
+main()

@@ -1,0 +1,50 @@
+"""The ``keepsight`` command: a thin layer over the Python API, one module per command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from keepsight.cli import cmd_detect, cmd_export, cmd_import, cmd_info, cmd_init
+from keepsight.cli.common import state
+
+app = typer.Typer(
+    name="keepsight",
+    help="Keep the training dataset of a machine-vision inspection model healthy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main_options(
+    dataset: Path = typer.Option(
+        None, "--dataset", "-d", envvar="KEEPSIGHT_DATASET",
+        help="The dataset folder (default: the current folder).",
+    ),
+) -> None:
+    if dataset is not None:
+        state.dataset_dir = dataset
+
+
+for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info):
+    module.register(app)
+
+
+def main() -> None:
+    """Entry point: bad input never shows a traceback; a bug shows one line unless debugging."""
+    import os
+    import sys
+
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - last resort, re-raised when debugging
+        if os.environ.get("KEEPSIGHT_DEBUG"):
+            raise
+        from keepsight.cli.common import console
+
+        console.print(f"[bold red]internal error[/]: {type(exc).__name__}: {exc} "
+                      "(set KEEPSIGHT_DEBUG=1 for the traceback, and please report it)", highlight=False)
+        sys.exit(70)

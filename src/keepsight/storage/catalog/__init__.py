@@ -1,0 +1,1 @@
+"""The catalog: SQLite by default, PostgreSQL for a shared server (SQLAlchemy + Alembic)."""
