@@ -14,11 +14,13 @@ directly in ``root`` get no tag.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from keepsight.errors import AnnotationError
 from keepsight.formats.base import (
+    IMAGE_EXTENSIONS,
     Detection,
     ExportView,
     ImportItem,
@@ -28,7 +30,7 @@ from keepsight.formats.base import (
     iter_images,
     relative_name,
 )
-from keepsight.model.annotation import Annotation, normalize_split, normalize_verdict
+from keepsight.model.annotation import Annotation, Sample, normalize_split, normalize_verdict
 from keepsight.model.geometry import Tag
 from keepsight.model.labelbook import LabelBook
 
@@ -43,6 +45,15 @@ def _verdict(name: str) -> str | None:
         return None
 
 
+def _has_image(folder: Path) -> bool:
+    """Whether any image sits below ``folder``; stops at the first (detect must stay cheap)."""
+    for _, subdirs, names in os.walk(folder):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        if any(Path(n).suffix.lower() in IMAGE_EXTENSIONS for n in names):
+            return True
+    return False
+
+
 class ImageFolderFormat:
     name = NAME
     description = "folders of images named by class or OK/NG verdict"
@@ -53,7 +64,7 @@ class ImageFolderFormat:
         subdirs = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
         if not subdirs:
             return Detection.no(NAME, "no sub-folders to read classes from")
-        with_images = [d for d in subdirs if any(True for _ in iter_images(d))]
+        with_images = [d for d in subdirs if _has_image(d)]
         if not with_images:
             return Detection.no(NAME, "no sub-folder holds images")
         # Generic: any folder of folders of images matches, so stay below specific formats.
@@ -81,19 +92,34 @@ class ImageFolderFormat:
             yield item
 
     def write(self, view: ExportView, dest: Path, ctx: WriteContext) -> None:
-        for sample, annotations in view.samples():
-            tags = [a.label for a in annotations if a.kind == "tag"]
-            regions = [a for a in annotations if a.kind != "tag"]
-            if regions:
-                ctx.loss(f"{len(regions)} regions dropped (image folders hold only classes)", len(regions))
-            folder = tags[0] if tags else (sample.verdict or "unlabelled")
-            if len(tags) > 1:
-                ctx.loss("images with several tags written under their first tag")
+        for sample, anns in view.samples():
+            for ann in anns:
+                if ann.kind != "tag":
+                    ctx.loss(f"{ann.kind} -> dropped (image folders hold only classes)")
+                elif ann.attributes:
+                    ctx.loss("tag attributes -> dropped (a folder name holds no attributes)")
             split = sample.split if sample.split != "unassigned" else ""
+            folder = _folder(sample, [a.label for a in anns if a.kind == "tag"], bool(split), ctx)
             target = dest / split / folder / Path(sample.path).name
             if target.exists():
                 target = target.with_name(f"{sample.id}_{target.name}")
             view.copy_image(sample, target)
+
+
+def _folder(sample: Sample, tags: list[str], has_split: bool, ctx: WriteContext) -> str:
+    """The class folder (first tag), else the verdict folder, else none (the image sits in its split)."""
+    if len(tags) > 1:
+        ctx.loss("tags after the first -> dropped (an image sits in one class folder)", len(tags) - 1)
+    if not tags:
+        return sample.verdict or ""
+    folder = tags[0]
+    reads_as_split = not has_split and folder.lower() in _SPLIT_NAMES
+    if _verdict(folder) is not None or reads_as_split or "/" in folder or folder in {".", ".."}:
+        ctx.loss(f"tag {folder!r} -> not written (as a folder name it would read back as something else)")
+        return sample.verdict or ""
+    if sample.verdict is not None:
+        ctx.loss("verdict of a tagged image -> dropped (its folder holds the class)")
+    return folder
 
 
 FORMAT = ImageFolderFormat()
