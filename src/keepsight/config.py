@@ -17,7 +17,7 @@ STATE_DIR = ".keepsight"
 class IngestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_pixels: int = Field(100_000_000, description="decompression-bomb cap: larger images are refused")
-    out_of_image_tolerance: float = Field(1.0, description="pixels a region may stick out of its image")
+    out_of_image_tolerance: float = Field(1.0, description="slack in pixels around the image when judging whether a region lies on it")
     mask_threshold: int = Field(128, ge=1, le=255, description="soft masks: foreground is pixel >= threshold")
     workers: int = Field(0, ge=0, description="decode/hash threads; 0 = one per core")
     batch_size: int = Field(200, ge=1, description="samples per catalog transaction while staging")

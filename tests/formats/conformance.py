@@ -13,7 +13,7 @@ from PIL import Image
 
 from keepsight.formats.base import MemoryView, ReadContext, WriteContext
 from keepsight.formats.registry import get_format
-from keepsight.model import Annotation, Box, LabelBook, Mask, Points, Polygon, Polyline, RotatedBox, Sample, Tag
+from keepsight.model import Annotation, Box, LabelBook, Points, Polygon, Polyline, RotatedBox, Sample, Tag
 from keepsight.model.convert import array_to_mask
 
 

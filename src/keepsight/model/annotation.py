@@ -82,8 +82,8 @@ def geometry_equal(a: Geometry, b: Geometry, *, tol: float = 1e-6) -> bool:
             *pa, anga = ja
             *pb, angb = jb
             dang = abs((anga - angb + 180.0) % 360.0 - 180.0)
-            return all(abs(x - y) <= tol for x, y in zip(pa, pb)) and dang <= tol * 10
-        return all(abs(x - y) <= tol for x, y in zip(ja, jb))
+            return all(abs(x - y) <= tol for x, y in zip(pa, pb, strict=True)) and dang <= tol * 10
+        return all(abs(x - y) <= tol for x, y in zip(ja, jb, strict=True))
     return ja == jb
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Box:
         x1, y1, x2, y2 = _finite((self.x1, self.y1, self.x2, self.y2), "box")
         if x2 < x1 or y2 < y1:
             raise AnnotationError(f"box has x2 < x1 or y2 < y1: {[x1, y1, x2, y2]}")
-        for name, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2)):
+        for name, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2), strict=True):
             object.__setattr__(self, name, value)
 
     def to_json(self) -> list[float]:
@@ -96,7 +96,7 @@ class RotatedBox:
         angle = angle % 360.0
         if angle >= 360.0:  # -1e-17 % 360 == 360.0 in floating point
             angle = 0.0
-        for name, value in zip(("cx", "cy", "w", "h", "angle"), (cx, cy, w, h, angle)):
+        for name, value in zip(("cx", "cy", "w", "h", "angle"), (cx, cy, w, h, angle), strict=True):
             object.__setattr__(self, name, value)
 
     def to_json(self) -> list[float]:
@@ -233,7 +233,7 @@ class Tag:
         return None
 
 
-Geometry = Union[Box, RotatedBox, Polygon, Polyline, Points, Mask, Tag]
+Geometry = Box | RotatedBox | Polygon | Polyline | Points | Mask | Tag
 
 GEOMETRY_TYPES: dict[str, type] = {
     "box": Box,

@@ -48,10 +48,10 @@ def write(view: ExportView, dest: Path, ctx: WriteContext) -> None:
         return
     class_ids = {name: i for i, name in enumerate(labels)}
     listed: dict[str, list[str]] = {split: [] for split in _SPLITS}
-    used: set[str] = set()
+    used: dict[str, set[str]] = {split: set() for split in _SPLITS}  # names clash only within a split folder
     for sample, anns in view.samples():
         split = _split(sample, ctx)
-        name = export_name(sample, used)
+        name = export_name(sample, used[split])
         view.copy_image(sample, dest / "images" / split / name)
         lines = [line for a in anns for line in _lines(a, task, sample, class_ids, view.labelbook, ctx)]
         label = dest / "labels" / split / Path(name).with_suffix(".txt")
@@ -149,7 +149,7 @@ def _obb(ann: Annotation, w: int, h: int, book: LabelBook, ctx: WriteContext) ->
 
 
 def _write_classify(view: ExportView, dest: Path, ctx: WriteContext) -> None:
-    used: set[str] = set()
+    used: dict[str, set[str]] = {}
     for sample, anns in view.samples():
         tags = [a.label for a in anns if a.kind == "tag"]
         regions = len(anns) - len(tags)
@@ -160,4 +160,5 @@ def _write_classify(view: ExportView, dest: Path, ctx: WriteContext) -> None:
             continue
         if len(tags) > 1:
             ctx.loss("extra tags dropped (YOLO classify holds one class per image)", len(tags) - 1)
-        view.copy_image(sample, dest / _split(sample, ctx) / tags[0] / export_name(sample, used))
+        folder = Path(_split(sample, ctx)) / tags[0]
+        view.copy_image(sample, dest / folder / export_name(sample, used.setdefault(str(folder), set())))

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from keepsight.errors import ConflictError, KeepsightError, StorageError
 from keepsight.model.annotation import Annotation
 from keepsight.model.labelbook import LabelBook
-from keepsight.storage.catalog.rows import annotation_from_row, annotation_values, new_uid, now
+from keepsight.storage.catalog.rows import annotation_from_row, annotation_values, now
 from keepsight.storage.catalog.tables import (
     annotation_revisions,
     annotations,
@@ -22,7 +22,6 @@ from keepsight.storage.catalog.tables import (
     problems,
     samples,
 )
-
 
 # -- import runs -------------------------------------------------------------------------
 
