@@ -22,6 +22,7 @@ SAMPLES = [
     (f"{DATUMARO}/yolo_dataset/strict", "yolo", 1, {"box": 2}),
     (f"{DATUMARO}/cvat_dataset/for_images/export_project", "cvat", 6, None),
     (f"{DATUMARO}/dota_dataset", "dota", 3, {"rotated_box": 4}),
+    (f"{DATUMARO}/labelme_dataset", "labelme", 1, {"polygon": 4, "box": 1, "mask": 2}),
     (f"{DATUMARO}/mvtec_dataset", "mvtec", 3, None),
     (f"{HUB}/coco8", "yolo", 8, {"box": 30}),
     (f"{HUB}/coco8-seg", "yolo", 8, {"polygon": 30}),

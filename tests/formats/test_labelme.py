@@ -86,11 +86,6 @@ def test_bsdata(shared_data: Path) -> None:
     assert sample.expected_size == (1130, 460) and len(sample.annotations[0].geometry.points) == 25
 
 
-def test_old_labelme_xml_is_rejected_with_a_reason(shared_data: Path) -> None:
-    detection = LABELME.detect(shared_data / "datumaro-test-assets/tests/assets/labelme_dataset")
-    assert detection.confidence == 0 and "old LabelMe XML" in detection.reasons[0]
-
-
 # ---- image resolution ----------------------------------------------------------------------
 
 

@@ -7,14 +7,12 @@ import binascii
 import json
 import posixpath
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from keepsight.errors import AnnotationError, KeepsightError, ParseError, UnsafePathError
 from keepsight.formats.base import ImportItem, ReadContext, Reading, iter_images, relative_name, safe_join
-from keepsight.formats.voc.layout import xml_kind
-from keepsight.formats.voc.shared import ImageFinder, located, parse_xml
+from keepsight.formats.voc.shared import ImageFinder, located
 from keepsight.model import Annotation, LabelBook, Tag
 
 from .shapes import shape_to_annotation
@@ -44,17 +42,6 @@ def looks_like_labelme(path: Path) -> bool:
 
 def is_labelme(data: Any) -> bool:
     return isinstance(data, dict) and "shapes" in data and ("imagePath" in data or "imageData" in data)
-
-
-def old_labelme_xml(path: Path, limit: int = 20) -> Path | None:
-    """An XML of the old MIT LabelMe web tool under ``path`` (rejected with a clear reason)."""
-    for xml in islice((p for p in path.rglob("*.xml") if p.is_file()), limit):
-        try:
-            if xml_kind(parse_xml(xml)) == "labelme_xml":
-                return xml
-        except ParseError:
-            continue
-    return None
 
 
 def read_labelme(path: Path, ctx: ReadContext) -> Reading:
