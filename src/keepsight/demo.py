@@ -70,6 +70,8 @@ def _chip(img: np.ndarray, rng: np.random.Generator, *, at_edge: bool = False) -
 
 def make_demo(dest: Path | str, *, n_images: int = 60, seed: int = 0) -> Path:
     """Write the demo dataset to ``dest`` (replacing it) and return the manifest path."""
+    if n_images < 1:
+        raise ValueError("the demo needs at least one image")
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
@@ -99,13 +101,14 @@ def make_demo(dest: Path | str, *, n_images: int = 60, seed: int = 0) -> Path:
             "metadata": {"station": "S1", "part_serial": f"P{i:04d}", "lighting": "ring"},
             "annotations": annotations,
         })
-    # A byte-identical copy under another name, and a rotated, brighter re-capture of plate 1.
-    shutil.copyfile(dest / "images/plate_001.png", dest / "images/plate_001_copy.png")
-    lines.append({**lines[1], "image": "images/plate_001_copy.png", "split": "test"})
-    again = cv2.imread(str(dest / "images/plate_004.png"), cv2.IMREAD_UNCHANGED)
+    # A byte-identical copy under another name, and a rotated, brighter re-capture of another plate.
+    copied, recaptured = min(1, n_images - 1), min(4, n_images - 1)
+    shutil.copyfile(dest / f"images/plate_{copied:03d}.png", dest / f"images/plate_{copied:03d}_copy.png")
+    lines.append({**lines[copied], "image": f"images/plate_{copied:03d}_copy.png", "split": "test"})
+    again = cv2.imread(str(dest / f"images/plate_{recaptured:03d}.png"), cv2.IMREAD_UNCHANGED)
     again = cv2.convertScaleAbs(cv2.rotate(again, cv2.ROTATE_90_CLOCKWISE), alpha=1.15, beta=10)
-    cv2.imwrite(str(dest / "images/plate_004_recapture.png"), again)
-    lines.append({"image": "images/plate_004_recapture.png", "split": "test", "verdict": "OK",
+    cv2.imwrite(str(dest / f"images/plate_{recaptured:03d}_recapture.png"), again)
+    lines.append({"image": f"images/plate_{recaptured:03d}_recapture.png", "split": "test", "verdict": "OK",
                   "metadata": {"station": "S1", "lighting": "ring"}, "annotations": []})
     manifest = dest / "keepsight-manifest.jsonl"
     manifest.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")

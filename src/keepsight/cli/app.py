@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from keepsight.cli import cmd_demo, cmd_detect, cmd_export, cmd_import, cmd_info, cmd_init
+from keepsight.cli import cmd_demo, cmd_detect, cmd_export, cmd_import, cmd_info, cmd_init, cmd_similar
 from keepsight.cli.common import state
 
 app = typer.Typer(
@@ -29,7 +29,7 @@ def main_options(
         state.dataset_dir = dataset
 
 
-for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info, cmd_demo):
+for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info, cmd_similar, cmd_demo):
     module.register(app)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -139,4 +140,28 @@ events = Table(
     Column("target", Text, nullable=True),
     Column("reason", Text, nullable=True),
     Column("details", Json, nullable=False),
+)
+
+# Scalar image statistics of the describe stage, keyed by blob digest (the .npz files hold the rest).
+descriptor_stats = Table(
+    "descriptor_stats",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("brightness", Float, nullable=False),
+    Column("p1", Float, nullable=False),
+    Column("p5", Float, nullable=False),
+    Column("p50", Float, nullable=False),
+    Column("p95", Float, nullable=False),
+    Column("p99", Float, nullable=False),
+    Column("contrast", Float, nullable=False),
+    Column("sharpness", Float, nullable=False),
+    Column("noise", Float, nullable=False),
+    Column("colourfulness", Float, nullable=False),
+    Column("phash", BigInteger, nullable=False),  # stored signed (two's complement) to fit BIGINT
+    Column("dhash", BigInteger, nullable=False),
+    Column("keypoints", Integer, nullable=False),
 )

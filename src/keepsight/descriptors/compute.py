@@ -1,0 +1,224 @@
+"""Everything later stages need from one image, computed from a single (reduced-size) decode.
+
+Pure functions on bytes: no dataset, no storage. ``describe_bytes`` is what the worker
+processes run; its result is a :class:`Description` that ``store.py`` saves as one ``.npz``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from keepsight.errors import ImageError
+
+# Images are analysed with their long side at most this (JPEG DCT scaling does most of the work).
+WORK_SIDE = 768
+MAX_KEYPOINTS = 500
+THUMB_SIDE = 128
+DESCRIBE_VERSION = 1  # bump when the computation changes: old .npz files are then recomputed
+
+Image.MAX_IMAGE_PIXELS = None  # the importer already refused decompression bombs
+
+
+@dataclass
+class Description:
+    """What the describe stage knows about one blob. Keypoints are in original-image pixels."""
+
+    digest: str
+    width: int
+    height: int
+    mode: str
+    scale: float  # work image size / original size
+    stats: dict[str, float]
+    phash: int  # plain 64-bit DCT hash of the image as stored (the "global hash" baseline)
+    dhash: int  # the same hash made invariant under the 8 rotations/flips (min over the dihedral group)
+    keypoints: np.ndarray  # float32 (N, 4): x, y, size, angle
+    descriptors: np.ndarray  # uint8 (N, 32): ORB
+    thumbnail: bytes = b""
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+_REDUCED = {
+    ("L", 1): cv2.IMREAD_GRAYSCALE,
+    ("L", 2): cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    ("L", 4): cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    ("L", 8): cv2.IMREAD_REDUCED_GRAYSCALE_8,
+    ("RGB", 1): cv2.IMREAD_COLOR,
+    ("RGB", 2): cv2.IMREAD_REDUCED_COLOR_2,
+    ("RGB", 4): cv2.IMREAD_REDUCED_COLOR_4,
+    ("RGB", 8): cv2.IMREAD_REDUCED_COLOR_8,
+}
+
+
+def decode_reduced(data: bytes, work_side: int = WORK_SIDE) -> tuple[np.ndarray, str, tuple[int, int], float]:
+    """Decode once, letting JPEG skip detail we would throw away (DCT scaling by 1/2, 1/4, 1/8).
+
+    Returns (pixels as uint8 gray HxW or RGB HxWx3, original mode, original (w, h), scale).
+    """
+    try:
+        im = Image.open(io.BytesIO(data))  # the header only: size, mode, format
+        size, mode, fmt = im.size, im.mode, im.format
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"cannot decode image: {exc}") from None
+    arr = None
+    if fmt == "JPEG" and mode in ("L", "RGB"):
+        factor = 1
+        while factor < 8 and max(size) / (factor * 2) >= work_side:
+            factor *= 2
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED[(mode, factor)])
+        if arr is not None and arr.ndim == 3:
+            arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    if arr is None:
+        arr = _decode_pil(im)
+    if max(arr.shape[:2]) > work_side:
+        ratio = work_side / max(arr.shape[:2])
+        new = (max(1, round(arr.shape[1] * ratio)), max(1, round(arr.shape[0] * ratio)))
+        arr = cv2.resize(arr, new, interpolation=cv2.INTER_AREA)
+    scale = arr.shape[1] / size[0]
+    return np.ascontiguousarray(arr), mode, size, scale
+
+
+def _decode_pil(im: Image.Image) -> np.ndarray:
+    try:
+        im.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"cannot decode image: {exc}") from None
+    if im.mode not in ("L", "RGB"):
+        im = im.convert("RGB") if im.mode in ("RGBA", "P", "CMYK", "YCbCr", "LA", "PA") else _to_gray8(im)
+    return np.asarray(im)
+
+
+def _to_gray8(im: Image.Image) -> Image.Image:
+    """16-bit and float images: stretch to 8 bits (keeps the structure ORB and hashes need)."""
+    arr = np.asarray(im, dtype=np.float32)
+    lo, hi = float(arr.min()), float(arr.max())
+    arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+    return Image.fromarray(arr.astype(np.uint8), mode="L")
+
+
+def image_stats(pixels: np.ndarray, gray: np.ndarray) -> dict[str, float]:
+    """Brightness, contrast, sharpness, noise and colourfulness of the work image."""
+    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().cumsum()
+    p1, p5, p50, p95, p99 = np.searchsorted(hist, np.array([0.01, 0.05, 0.5, 0.95, 0.99]) * hist[-1])
+    mean, std = cv2.meanStdDev(gray)
+    _, lap_std = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S))
+    return {
+        "brightness": float(mean[0, 0]),
+        "p1": float(p1),
+        "p5": float(p5),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "contrast": float(std[0, 0]),
+        "sharpness": float(lap_std[0, 0]) ** 2,
+        "noise": noise_sigma(gray),
+        "colourfulness": colourfulness(pixels) if pixels.ndim == 3 else 0.0,
+    }
+
+
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+
+
+def noise_sigma(gray: np.ndarray) -> float:
+    """Immerkaer's fast noise estimate: the Laplacian-difference operator cancels smooth structure."""
+    h, w = gray.shape
+    if h < 3 or w < 3:
+        return 0.0
+    resp = cv2.filter2D(gray, cv2.CV_32F, _NOISE_KERNEL)[1:-1, 1:-1]
+    return float(cv2.norm(resp, cv2.NORM_L1) * math.sqrt(math.pi / 2) / (6.0 * (w - 2) * (h - 2)))
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler and Suesstrunk's metric (0 for gray images stored as RGB)."""
+    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
+
+
+# -- perceptual hashes ------------------------------------------------------------------
+
+# Flipping an image along x multiplies its DCT-II coefficient (u, v) by (-1)^u (same for y and v);
+# transposing it transposes the coefficients. So one DCT gives the hashes of all 8 rotations/flips.
+_SIGN = np.array([1.0 if k % 2 == 0 else -1.0 for k in range(8)], dtype=np.float32)
+_DIHEDRAL = [(sy, sx, t) for t in (False, True) for sy in (False, True) for sx in (False, True)]
+
+
+def _dct_block(gray: np.ndarray) -> np.ndarray:
+    small = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cv2.dct(small)[:8, :8]
+
+
+def _bits(block: np.ndarray) -> int:
+    flat = block.ravel()[1:]  # the DC term only says "bright or dark": leave it out
+    bits = flat > np.median(flat)
+    return int(np.packbits(np.concatenate([[False], bits])).view(">u8")[0])
+
+
+def perceptual_hashes(gray: np.ndarray) -> tuple[int, int]:
+    """(plain pHash, dihedral-canonical pHash = the minimum over the 8 rotations/flips)."""
+    block = _dct_block(gray)
+    plain = _bits(block)
+    variants = []
+    for flip_y, flip_x, transpose in _DIHEDRAL:
+        b = block * (_SIGN[:, None] if flip_y else 1.0) * (_SIGN[None, :] if flip_x else 1.0)
+        variants.append(_bits(b.T if transpose else b))
+    return plain, min(variants)
+
+
+def hamming64(a: int, b: int) -> int:
+    return (int(a) ^ int(b)).bit_count()
+
+
+# -- local features ---------------------------------------------------------------------
+
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+
+
+def local_features(gray: np.ndarray, scale: float, max_keypoints: int = MAX_KEYPOINTS) -> tuple[np.ndarray, np.ndarray]:
+    """ORB keypoints (rotation invariant) on a contrast-equalised image, so relit captures still match."""
+    eq = _CLAHE.apply(gray)
+    orb = cv2.ORB_create(
+        nfeatures=max_keypoints, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=10
+    )
+    kps, des = orb.detectAndCompute(eq, None)
+    if des is None or not kps:
+        return np.zeros((0, 4), np.float32), np.zeros((0, 32), np.uint8)
+    pts = np.array([(k.pt[0] / scale, k.pt[1] / scale, k.size / scale, k.angle) for k in kps], dtype=np.float32)
+    return pts, des
+
+
+def thumbnail(pixels: np.ndarray, side: int = THUMB_SIDE) -> bytes:
+    h, w = pixels.shape[:2]
+    ratio = min(1.0, side / max(h, w))
+    small = cv2.resize(pixels, (max(1, round(w * ratio)), max(1, round(h * ratio))), interpolation=cv2.INTER_AREA)
+    if small.ndim == 3:
+        small = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return buf.tobytes() if ok else b""
+
+
+def describe_bytes(
+    digest: str, data: bytes, *, work_side: int = WORK_SIDE, max_keypoints: int = MAX_KEYPOINTS
+) -> Description:
+    pixels, mode, (width, height), scale = decode_reduced(data, work_side)
+    gray = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    plain, dihedral = perceptual_hashes(gray)
+    keypoints, descriptors = local_features(gray, scale, max_keypoints)
+    return Description(
+        digest=digest,
+        width=width,
+        height=height,
+        mode=mode,
+        scale=scale,
+        stats=image_stats(pixels, gray),
+        phash=plain,
+        dhash=dihedral,
+        keypoints=keypoints,
+        descriptors=descriptors,
+        thumbnail=thumbnail(pixels),
+    )

@@ -1,0 +1,307 @@
+"""find_similar / similar_to: candidates from FAISS and hashes, confirmed geometrically."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keepsight.dataset import Dataset
+from keepsight.descriptors import vlad
+from keepsight.descriptors.compute import Description, describe_bytes
+from keepsight.descriptors.describe import Progress, describe_digests
+from keepsight.descriptors.store import DescriptorStore, load_stats
+from keepsight.model.annotation import Annotation, Sample
+from keepsight.model.geometry import REGION_KINDS
+from keepsight.similarity.graph import Group, Pair, build_graph, groups_of, metadata_pairs, save_groups
+from keepsight.similarity.index import GlobalIndex, similarity_dir, vlad_index
+from keepsight.similarity.verify import VERIFY_VERSION, Verification, VerifyParams, region_keypoints, verify
+from keepsight.storage.blobs import atomic_write_bytes, digest_bytes
+
+GlobalBackendLike = Any  # descriptors.backends.OnnxBackend | TorchScriptBackend (imported lazily)
+METADATA_KEYS = ("part_serial", "object_id")
+DEFAULT_PARAMS = VerifyParams()
+REGION_PARAMS = VerifyParams(min_inliers=10, min_inlier_ratio=0.3)
+
+
+@dataclass
+class SimilarityResult:
+    pairs: list[Pair]
+    groups: list[Group]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pairs": [asdict(p) for p in self.pairs],
+            "groups": [asdict(g) for g in self.groups],
+            "stats": self.stats,
+        }
+
+    def group_of(self, sample_id: int) -> Group | None:
+        return next((g for g in self.groups if sample_id in g.samples), None)
+
+
+@dataclass
+class Match:
+    sample_id: int
+    path: str
+    reason: str  # exact | near | hash
+    strength: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class _Cache:
+    """Descriptions loaded on demand (a bounded LRU: 10^5 images do not fit in memory at once)."""
+
+    def __init__(self, store: DescriptorStore, size: int = 4096) -> None:
+        self.get: Callable[[str], Description] = lru_cache(maxsize=size)(store.load)
+
+
+def find_similar(
+    ds: Dataset,
+    *,
+    k: int = 8,
+    params: VerifyParams = DEFAULT_PARAMS,
+    regions: bool = True,
+    metadata_keys: tuple[str, ...] = METADATA_KEYS,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    backend: GlobalBackendLike | None = None,
+) -> SimilarityResult:
+    """Describe what is new, search candidates, verify them, and build and store the object groups.
+
+    Incremental: old descriptions, index vectors and verified pairs are reused from disk.
+    ``backend`` (``descriptors.backends.load_backend(path)``): a user model for the candidate
+    search instead of VLAD (regions are still looked up with VLAD).
+    """
+    t0 = time.perf_counter()
+    rows = list(ds.samples_with_annotations()) if regions else [(s, []) for s in ds.samples()]
+    samples = [s for s, _ in rows]
+    by_digest: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_digest.setdefault(s.blob, []).append(s)
+    report = describe_digests(ds, by_digest, progress=progress, workers=workers)
+    digests = [d for d in by_digest if d not in report.failed]
+    cache = _Cache(DescriptorStore(ds.root))
+    index = vlad_index(ds.root, digests, cache.get)
+    t_describe = time.perf_counter() - t0
+    if backend is not None:
+        from keepsight.descriptors.backends import model_index
+
+    dhashes = {d: int(str(rec["dhash"])) for d, rec in load_stats(ds.engine).items()}
+    search = index if backend is None else model_index(ds.root, digests, ds.blobs.get, backend)
+    candidates = _candidates(search, digests, dhashes, k)
+    verified = _VerifiedPairs(ds.root, params)
+    results = {pair: verified.check(pair, cache.get) for pair in candidates}
+    verified.save()
+
+    pairs: list[Pair] = []
+    paths = {s.id: s.path for s in samples}
+    rep = {d: ss[0] for d, ss in by_digest.items()}
+    for d, ss in by_digest.items():
+        pairs += [Pair(a.id, b.id, a.path, b.path, "exact", 1.0, {"digest": d}) for a, b in pairwise(ss)]
+    for (da, db), v in results.items():
+        if da in rep and db in rep:
+            pair = _evidence_pair(rep[da], rep[db], v, cache.get(da), cache.get(db), params)
+            if pair is not None:
+                pairs.append(pair)
+    if regions:
+        confirmed = {p for p, v in results.items() if v.ok}
+        pairs += _region_pairs(rows, index, cache.get, k, confirmed, rep)
+    meta = {s.id: s.metadata for s in samples}
+    pairs += metadata_pairs(paths, meta, metadata_keys)
+    graph = build_graph([s.id for s in samples], pairs, meta, metadata_keys)
+    kept = [data["pair"] for _, _, data in graph.edges(data=True)]
+    kept.sort(key=lambda p: (p.a, p.b))
+    groups = groups_of(graph, paths)
+    save_groups(ds.root, kept, groups)
+    stats = {
+        "samples": len(samples),
+        "blobs": len(by_digest),
+        "described": report.computed,
+        "describe_failed": report.failed,
+        "candidates": len(candidates),
+        "verified_new": verified.new,
+        "seconds_describe": round(t_describe, 3),
+        "seconds_total": round(time.perf_counter() - t0, 3),
+    }
+    return SimilarityResult(kept, groups, stats)
+
+
+def _candidates(index: GlobalIndex, digests: list[str], dhashes: dict[str, int], k: int) -> set[tuple[str, str]]:
+    """Unordered digest pairs: each image's k nearest neighbours, plus equal dihedral hashes."""
+    out: set[tuple[str, str]] = set()
+    rows = np.array([index.row[d] for d in digests], dtype=np.int64)
+    if len(rows) < 2:
+        return out
+    _, nn = index.search(index.vectors[rows], k + 1)
+    for d, neighbours in zip(digests, nn, strict=True):
+        for j in neighbours:
+            if j >= 0 and index.digests[j] != d:
+                out.add(_key(d, index.digests[j]))
+    by_hash: dict[int, list[str]] = {}
+    for d in digests:
+        by_hash.setdefault(dhashes[d], []).append(d)
+    for same in by_hash.values():
+        out.update(_key(a, b) for a, b in pairwise(same))
+    return out
+
+
+def _key(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def _verify_descriptions(a: Description, b: Description, params: VerifyParams) -> Verification:
+    return verify(
+        a.keypoints,
+        a.descriptors,
+        b.keypoints,
+        b.descriptors,
+        params=params,
+        pixel=1.0 / a.scale,
+        sizes=((a.width, a.height), (b.width, b.height)),
+    )
+
+
+def _evidence_pair(
+    sa: Sample, sb: Sample, v: Verification, da: Description, db: Description, params: VerifyParams
+) -> Pair | None:
+    if sa.id > sb.id:
+        sa, sb = sb, sa
+    if v.ok:
+        return Pair(sa.id, sb.id, sa.path, sb.path, "near", float(v.inliers), v.evidence())
+    too_plain = min(len(da.keypoints), len(db.keypoints)) < params.min_inliers
+    if da.dhash == db.dhash and too_plain:
+        return Pair(sa.id, sb.id, sa.path, sb.path, "hash", 0.0, {"dhash": f"{da.dhash:016x}"})
+    return None
+
+
+class _VerifiedPairs:
+    """Verification results by digest pair, kept on disk so incremental runs only verify new pairs."""
+
+    def __init__(self, root: Path, params: VerifyParams) -> None:
+        self.root = root
+        self.path = similarity_dir(root) / "verified.json"
+        self.tag = json.dumps([VERIFY_VERSION, asdict(params)], sort_keys=True)
+        self.known: dict[str, list[float]] = {}
+        self.new = 0
+        if self.path.exists():
+            body = json.loads(self.path.read_text(encoding="utf-8"))
+            if body.get("tag") == self.tag:
+                self.known = body["pairs"]
+
+    def check(self, pair: tuple[str, str], load: Callable[[str], Description]) -> Verification:
+        key = f"{pair[0]}:{pair[1]}"
+        if key in self.known:
+            m, i, s, a, ok, cov = self.known[key]
+            return Verification(int(m), int(i), s, a, bool(ok), cov)
+        v = _verify_descriptions(load(pair[0]), load(pair[1]), params_from_tag(self.tag))
+        self.known[key] = [v.matches, v.inliers, v.scale, v.angle, int(v.ok), v.coverage]
+        self.new += 1
+        return v
+
+    def save(self) -> None:
+        if self.new:
+            body = {"tag": self.tag, "pairs": self.known}
+            atomic_write_bytes(self.path, json.dumps(body).encode("utf-8"))
+
+
+@lru_cache(maxsize=8)
+def params_from_tag(tag: str) -> VerifyParams:
+    raw = json.loads(tag)[1]
+    raw["scale_range"] = tuple(raw["scale_range"])
+    return VerifyParams(**raw)
+
+
+def _region_pairs(
+    rows: list[tuple[Sample, list[Annotation]]],
+    index: GlobalIndex,
+    load: Callable[[str], Description],
+    k: int,
+    confirmed: set[tuple[str, str]],
+    rep: dict[str, Sample],
+) -> list[Pair]:
+    """Each annotated region (with context) looked up in the index and verified against whole images."""
+    out: dict[tuple[str, str], Pair] = {}
+    codebook = index.require_codebook()
+    for sample, anns in rows:
+        if rep.get(sample.blob) is not sample:
+            continue
+        desc = load(sample.blob)
+        for ann in anns:
+            if ann.kind not in REGION_KINDS:
+                continue
+            bounds = ann.geometry.bounds()
+            if bounds is None:
+                continue
+            idx = region_keypoints(desc.keypoints, bounds)
+            if len(idx) < REGION_PARAMS.min_inliers:
+                continue
+            kp, des = desc.keypoints[idx], desc.descriptors[idx]
+            _, nn = index.search(vlad.encode(des, codebook)[None, :], k + 1)
+            for j in nn[0]:
+                if j < 0 or index.digests[j] == sample.blob or index.digests[j] not in rep:
+                    continue
+                other = index.digests[j]
+                key = _key(sample.blob, other)
+                if key in confirmed or key in out:
+                    continue
+                od = load(other)
+                v = verify(kp, des, od.keypoints, od.descriptors, params=REGION_PARAMS, pixel=1.0 / desc.scale)
+                if v.ok:
+                    a, b = sorted((sample, rep[other]), key=lambda s: s.id)
+                    out[key] = Pair(
+                        a.id,
+                        b.id,
+                        a.path,
+                        b.path,
+                        "region",
+                        float(v.inliers),
+                        {**v.evidence(), "region_of": sample.id, "annotation": ann.uid, "label": ann.label},
+                    )
+    return list(out.values())
+
+
+def similar_to(
+    ds: Dataset, image: Path | str | bytes, *, k: int = 8, params: VerifyParams = DEFAULT_PARAMS
+) -> list[Match]:
+    """What one image (a file or its bytes, in the dataset or not) matches, strongest first."""
+    data = image if isinstance(image, bytes) else Path(image).read_bytes()
+    digest = digest_bytes(data)
+    query = describe_bytes(digest, data)
+    samples = list(ds.samples())
+    by_digest: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_digest.setdefault(s.blob, []).append(s)
+    describe_digests(ds, by_digest)
+    store = DescriptorStore(ds.root)
+    cache = _Cache(store)
+    index = vlad_index(ds.root, [d for d in by_digest if store.has(d)], cache.get)
+    matches: list[Match] = [Match(s.id, s.path, "exact", 1.0, {"digest": digest}) for s in by_digest.get(digest, [])]
+    _, nn = index.search(vlad.encode(query.descriptors, index.require_codebook())[None, :], k)
+    dhashes = {d: int(str(rec["dhash"])) for d, rec in load_stats(ds.engine).items()}
+    neighbours = [index.digests[j] for j in nn[0] if j >= 0 and index.digests[j] in by_digest]
+    neighbours += [d for d in by_digest if dhashes.get(d) == query.dhash]
+    seen = {digest}
+    for other in neighbours:
+        if other in seen:
+            continue
+        seen.add(other)
+        od = cache.get(other)
+        v = _verify_descriptions(query, od, params)
+        reason, strength, evidence = "near", float(v.inliers), dict[str, Any](v.evidence())
+        if not v.ok:
+            too_plain = min(len(query.keypoints), len(od.keypoints)) < params.min_inliers
+            if not (query.dhash == od.dhash and too_plain):
+                continue
+            reason, strength, evidence = "hash", 0.0, {"dhash": f"{od.dhash:016x}"}
+        matches += [Match(s.id, s.path, reason, strength, evidence) for s in by_digest[other]]
+    matches.sort(key=lambda m: ({"exact": 0, "near": 1, "hash": 2}[m.reason], -m.strength, m.sample_id))
+    return matches

@@ -1,0 +1,114 @@
+"""The describe-once stage: hashes, statistics, reduced decoding, resumable parallel pass."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import delete
+
+from keepsight.dataset import Dataset
+from keepsight.descriptors import DescriptorStore, describe_bytes, describe_dataset, hamming64, load_stats
+from keepsight.descriptors.store import descriptor_stats
+from keepsight.ingest.importer import import_path
+from tests.similarity import synth
+
+
+def _png(img: np.ndarray) -> bytes:
+    return synth.encode_png(img)
+
+
+DIHEDRAL = [
+    lambda x: x,
+    np.fliplr,
+    np.flipud,
+    lambda x: np.rot90(x, 1),
+    lambda x: np.rot90(x, 2),
+    lambda x: np.rot90(x, 3),
+    np.transpose,
+    lambda x: np.rot90(np.fliplr(x)),
+]
+
+
+def test_dihedral_hash_holds_under_the_8_rotations_and_flips() -> None:
+    img = synth.scene(3)
+    base = describe_bytes("x", _png(img))
+    plain_moved = []
+    for transform in DIHEDRAL:
+        d = describe_bytes("x", _png(np.ascontiguousarray(transform(img))))
+        assert hamming64(d.dhash, base.dhash) <= 3
+        plain_moved.append(hamming64(d.phash, base.phash))
+    assert max(plain_moved) >= 16  # the plain hash does not survive a rotation: that is the point
+    other = describe_bytes("y", _png(synth.scene(4)))
+    assert hamming64(other.dhash, base.dhash) > 3
+
+
+def test_stats_follow_the_image() -> None:
+    rng = np.random.default_rng(0)
+    img = synth.scene(1)
+    sharp = describe_bytes("a", _png(img)).stats
+    blurred = describe_bytes("b", _png(synth.blur(img, 2.0))).stats
+    noisy = describe_bytes("c", _png(synth.noise(img, 12, rng))).stats
+    dark = describe_bytes("d", _png((img * 0.5).astype(np.uint8))).stats
+    assert blurred["sharpness"] < sharp["sharpness"] / 3
+    assert noisy["noise"] > sharp["noise"] + 6
+    assert dark["brightness"] == pytest.approx(img.mean() * 0.5, abs=1.0)
+    assert dark["p95"] < sharp["p95"] and dark["contrast"] < sharp["contrast"]
+    assert sharp["colourfulness"] == 0.0
+    colour = np.dstack([img, np.roll(img, 40, axis=1), 255 - img])
+    assert describe_bytes("e", _png(colour)).stats["colourfulness"] > 20
+
+
+def test_large_jpeg_is_decoded_reduced_and_keypoints_are_in_original_pixels() -> None:
+    img = cv2.resize(synth.scene(2), (2400, 1800), interpolation=cv2.INTER_CUBIC)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=90)
+    d = describe_bytes("big", buf.getvalue())
+    assert (d.width, d.height) == (2400, 1800)
+    assert d.scale <= 768 / 2400 + 1e-6
+    assert len(d.keypoints) > 100
+    assert d.keypoints[:, 0].max() > 1200 and d.keypoints[:, 1].max() > 900  # scaled back, not work pixels
+    thumb = Image.open(io.BytesIO(d.thumbnail))
+    assert max(thumb.size) == 128
+
+
+def test_undecodable_bytes_raise_image_error() -> None:
+    from keepsight.errors import ImageError
+
+    with pytest.raises(ImageError, match="cannot decode"):
+        describe_bytes("bad", b"not an image at all")
+
+
+def _dataset(tmp_path: Path, count: int) -> Dataset:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(count):
+        cv2.imwrite(str(src / f"img{i:02d}.png"), synth.scene(i))
+    ds = Dataset.init(tmp_path / "ds")
+    import_path(ds, src, format="image_folder")
+    return ds
+
+
+def test_describe_dataset_is_parallel_resumable_and_incremental(tmp_path: Path) -> None:
+    with _dataset(tmp_path, 10) as ds:
+        calls: list[tuple[int, int]] = []
+        report = describe_dataset(ds, lambda done, total: calls.append((done, total)), workers=2)
+        assert (report.total, report.computed, report.skipped, report.failed) == (10, 10, 0, {})
+        assert calls[-1] == (10, 10) and [c[0] for c in calls] == sorted(c[0] for c in calls)
+        stats = load_stats(ds.engine)
+        store = DescriptorStore(ds.root)
+        blobs = sorted(s.blob for s in ds.samples())
+        assert sorted(stats) == blobs and all(store.has(b) for b in blobs)
+        assert stats[blobs[0]]["dhash"] == store.load(blobs[0]).dhash  # unsigned round trip through BIGINT
+        # an interruption: one description lost completely, one lost only its table row
+        store.path(blobs[0]).unlink()
+        with ds.transaction() as conn:
+            conn.execute(delete(descriptor_stats).where(descriptor_stats.c.digest.in_(blobs[:2])))
+        again = describe_dataset(ds, workers=2)
+        assert (again.computed, again.skipped) == (1, 9)
+        assert sorted(load_stats(ds.engine)) == blobs
+        assert describe_dataset(ds).computed == 0
