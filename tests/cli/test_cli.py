@@ -21,6 +21,9 @@ def test_demo_init_import_info_export_round(tmp_path: Path) -> None:
     make_demo(tmp_path / "demo", n_images=12)
     ds = str(tmp_path / "ds")
     assert invoke("init", ds).exit_code == 0
+    again = invoke("init", ds)
+    assert again.exit_code == 2 and "already exists" in again.output
+    assert invoke("init", ds, "--exist-ok").exit_code == 0
     result = invoke("-d", ds, "import", str(tmp_path / "demo"), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
