@@ -40,6 +40,14 @@ class KeepsightError(Exception):
         self.element = element
         super().__init__(self.message)
 
+    def with_location(self, path: str | Path, element: str | None = None) -> KeepsightError:
+        """This error naming ``path`` and ``element`` where it does not name them already.
+
+        Geometry and parsing helpers raise without knowing the file; the reader that called
+        them adds where the bad element sits.
+        """
+        return type(self)(self.reason, path=self.path or path, element=self.element or element)
+
     @property
     def code(self) -> str:
         """A stable machine-readable name, e.g. ``ImageError`` -> ``image``."""

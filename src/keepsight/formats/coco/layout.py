@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keepsight.errors import AnnotationError
+from keepsight.formats._common.jsonio import peek_text
 from keepsight.formats.base import safe_join
-from keepsight.formats.coco.jsonio import peek_text
 from keepsight.model.annotation import Split, normalize_split
 
 ROBOFLOW_NAME = "_annotations.coco.json"

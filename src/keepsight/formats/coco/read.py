@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from keepsight.errors import AnnotationError, KeepsightError, ParseError
+from keepsight.formats._common.jsonio import load_json
 from keepsight.formats.base import ImportItem, ReadContext
-from keepsight.formats.coco.jsonio import load_json
 from keepsight.formats.coco.layout import IGNORED_TASKS, CocoFile, ImageResolver
 from keepsight.model.annotation import Annotation
 from keepsight.model.convert import xywh_to_xyxy

@@ -6,8 +6,8 @@ from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from keepsight.formats._common.jsonio import write_json
 from keepsight.formats.base import ExportView, WriteContext
-from keepsight.formats.coco.jsonio import write_json
 from keepsight.formats.coco.read import CROWD_ATTRIBUTE, GROUP_ATTRIBUTE
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.convert import rotated_box_to_polygon, xyxy_to_xywh

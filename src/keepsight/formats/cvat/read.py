@@ -11,8 +11,8 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from keepsight.errors import AnnotationError, FormatError, KeepsightError, ParseError, UnknownFormatError
+from keepsight.formats._common.xmlio import iterparse_xml, parse_int, parse_number, parse_scalar
 from keepsight.formats.base import ImportItem, ReadContext, Reading, relative_name, safe_join
-from keepsight.formats.voc.shared import iterparse_xml, located, parse_int, parse_number, parse_scalar
 from keepsight.model import Annotation, AttributeSpec, Box, LabelBook, Points, Polygon, Polyline, RotatedBox, Tag
 from keepsight.model.annotation import normalize_split
 from keepsight.model.geometry import Geometry
@@ -150,7 +150,7 @@ class _CvatItems:
             source = self._image_path(name, subset, file, where)
             width, height = _size(image)
         except KeepsightError as err:
-            self.ctx.problem(located(err, file, where))
+            self.ctx.problem(err.with_location(file, where))
             return None
         item = ImportItem(
             path=self._name(source),
@@ -169,7 +169,7 @@ class _CvatItems:
             try:
                 item.annotations.append(_shape(shape, meta, width, height))
             except AnnotationError as err:
-                self.ctx.problem(located(err, file, f"{where}, {shape.tag} {counts[shape.tag]}"))
+                self.ctx.problem(err.with_location(file, f"{where}, {shape.tag} {counts[shape.tag]}"))
         return item
 
     def _image_path(self, name: str, subset: str, file: Path, where: str) -> Path:

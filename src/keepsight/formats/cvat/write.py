@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from keepsight.formats._common.xmlio import fmt_num, format_scalar
 from keepsight.formats.base import ExportView, WriteContext, safe_join
-from keepsight.formats.voc.shared import fmt_num, format_scalar
 from keepsight.model import (
     Annotation,
     AttributeSpec,

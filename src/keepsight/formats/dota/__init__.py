@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from keepsight.errors import AnnotationError, ParseError
+from keepsight.formats._common.text import folder_split, number, read_lines
 from keepsight.formats.base import (
     IMAGE_EXTENSIONS,
     Detection,
@@ -35,7 +36,6 @@ from keepsight.formats.base import (
 )
 from keepsight.formats.dota.lines import parse_header, parse_object
 from keepsight.formats.dota.write import write as write_dataset
-from keepsight.formats.yolo.common import folder_split, located, number, read_lines
 from keepsight.model.annotation import Annotation, Split
 from keepsight.model.labelbook import LabelBook
 
@@ -133,7 +133,7 @@ def _fill(item: ImportItem, lines: list[str], label: Path, ctx: ReadContext) -> 
             attributes = {"difficult": True} if difficult else {}
             item.annotations.append(Annotation(label=category, geometry=box, attributes=attributes))
         except (AnnotationError, ParseError) as err:
-            ctx.problem(located(err, label, f"line {number_}"))
+            ctx.problem(err.with_location(label, f"line {number_}"))
 
 
 FORMAT = DotaFormat()

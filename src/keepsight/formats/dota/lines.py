@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from keepsight.errors import ParseError
-from keepsight.formats.yolo.common import fmt, number
+from keepsight.formats._common.text import fmt, number
 from keepsight.model.convert import quad_to_rotated_box
 from keepsight.model.geometry import RotatedBox
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from keepsight.formats._common.text import box_corners, enclosing_rotated_box, export_name
 from keepsight.formats.base import ExportView, WriteContext
 from keepsight.formats.dota.lines import header_lines, object_line
-from keepsight.formats.yolo.common import box_corners, enclosing_rotated_box, export_name
 from keepsight.model.annotation import Annotation
 from keepsight.model.geometry import Box, Polygon, RotatedBox
 

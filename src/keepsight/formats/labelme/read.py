@@ -11,8 +11,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from keepsight.errors import AnnotationError, KeepsightError, ParseError, UnsafePathError
+from keepsight.formats._common.xmlio import ImageFinder
 from keepsight.formats.base import ImportItem, ReadContext, Reading, iter_images, relative_name, safe_join
-from keepsight.formats.voc.shared import ImageFinder, located
 from keepsight.model import Annotation, LabelBook, Tag
 
 from .shapes import shape_to_annotation
@@ -88,14 +88,14 @@ class _LabelmeItems:
             if not isinstance(flags, dict):
                 raise AnnotationError("flags must be an object of name: true/false", element="flags")
         except KeepsightError as err:
-            self.ctx.problem(located(err, file, "imagePath"))
+            self.ctx.problem(err.with_location(file, "imagePath"))
             return None
         item = ImportItem(path=name, source=source, expected_size=size, origin=relative_name(file, self.root))
         for index, shape in enumerate(data["shapes"]):
             try:
                 item.annotations.append(shape_to_annotation(shape, size))
             except AnnotationError as err:
-                self.ctx.problem(located(err, file, f"shapes[{index}]"))
+                self.ctx.problem(err.with_location(file, f"shapes[{index}]"))
         item.annotations.extend(Annotation(str(k), Tag()) for k, v in flags.items() if v is True)
         return item
 

@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from keepsight.errors import AnnotationError, KeepsightError, ParseError
+from keepsight.formats._common.xmlio import ImageFinder, parse_int, parse_number, parse_scalar, parse_xml
 from keepsight.formats.base import ImportItem, ReadContext, Reading, image_size, iter_images, relative_name, safe_join
 from keepsight.formats.voc.layout import xml_kind
-from keepsight.formats.voc.shared import ImageFinder, located, parse_int, parse_number, parse_scalar, parse_xml
 from keepsight.model import Annotation, Box, LabelBook, Mask, Polygon
 from keepsight.model.annotation import Split, normalize_split
 from keepsight.model.convert import array_to_mask
@@ -116,7 +116,7 @@ class _XmlItems:
             image = self._image(xml, subset, (document.findtext("filename") or "").strip() or xml.stem)
             size = _size(document.find("imagesize"))
         except KeepsightError as err:
-            self.ctx.problem(located(err, xml, None))
+            self.ctx.problem(err.with_location(xml, None))
             return None
         item = ImportItem(
             path=relative_name(image, self.root) if image.is_file() else image.relative_to(self.root).as_posix(),
@@ -134,7 +134,7 @@ class _XmlItems:
             try:
                 annotation = self._object(obj, subset, size or image, positions)
             except KeepsightError as err:
-                self.ctx.problem(located(err, xml, f"object {number}"))
+                self.ctx.problem(err.with_location(xml, f"object {number}"))
                 continue
             if annotation.attributes.get("part_of") in skipped:  # the whole was deleted: no longer a part
                 del annotation.attributes["part_of"]
@@ -150,7 +150,7 @@ class _XmlItems:
                 if text and parse_int(text, "<deleted>") != 0:
                     deleted.add(number)
             except AnnotationError as err:
-                self.ctx.problem(located(err, xml, f"object {number}"))
+                self.ctx.problem(err.with_location(xml, f"object {number}"))
                 deleted.add(number)
         return deleted
 

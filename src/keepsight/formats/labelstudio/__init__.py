@@ -33,8 +33,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from keepsight.errors import ParseError
+from keepsight.formats._common.jsonio import PEEK_BYTES, peek_text
 from keepsight.formats.base import Detection, ExportView, ReadContext, Reading, WriteContext
-from keepsight.formats.coco.jsonio import PEEK_BYTES, peek_text
 from keepsight.formats.labelstudio.config import CONFIG_NAME, LabelConfig, read_config
 from keepsight.formats.labelstudio.read import iter_items
 from keepsight.formats.labelstudio.write import write_labelstudio

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from keepsight.errors import AnnotationError, KeepsightError, ParseError
+from keepsight.formats._common.jsonio import load_json
 from keepsight.formats.base import ImportItem, ReadContext, image_size
-from keepsight.formats.coco.jsonio import load_json
 from keepsight.formats.labelstudio.brush import decode_brush
 from keepsight.formats.labelstudio.config import LabelConfig
 from keepsight.formats.labelstudio.images import ImageIndex

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from keepsight.formats._common.jsonio import write_json
 from keepsight.formats.base import ExportView, WriteContext
-from keepsight.formats.coco.jsonio import write_json
 from keepsight.formats.labelstudio.brush import encode_brush
 from keepsight.formats.labelstudio.config import CONFIG_NAME, render_config
 from keepsight.model.annotation import Annotation, Sample

@@ -44,11 +44,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from keepsight.errors import ParseError
+from keepsight.formats._common.xmlio import parse_xml
 from keepsight.formats.base import Detection, ExportView, ReadContext, Reading, WriteContext
 
 from .layout import ANNOTATIONS, find_trees, xml_kind
 from .read import read_voc
-from .shared import parse_xml
 from .write import write_voc
 
 NAME = "voc"

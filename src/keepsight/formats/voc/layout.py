@@ -7,10 +7,9 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from keepsight.errors import AnnotationError, KeepsightError, ParseError
+from keepsight.formats._common.xmlio import parse_xml
 from keepsight.formats.base import ReadContext
 from keepsight.model.annotation import Split, normalize_split
-
-from .shared import parse_xml
 
 ANNOTATIONS = "annotations"
 IMAGE_FOLDERS = ("jpegimages", "images")  # after the prefix of the annotation folder, e.g. Validation_

@@ -9,6 +9,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from keepsight.errors import AnnotationError, ImageError, KeepsightError, ParseError, UnknownFormatError
+from keepsight.formats._common.xmlio import ImageFinder, parse_int, parse_number, parse_scalar, parse_xml
 from keepsight.formats.base import (
     IMAGE_EXTENSIONS,
     ImportItem,
@@ -23,7 +24,6 @@ from keepsight.model.annotation import Split
 
 from .layout import VocTree, find_trees, read_labelmap, read_splits, xml_kind
 from .masks import ClassColours, read_masks
-from .shared import ImageFinder, located, parse_int, parse_number, parse_scalar, parse_xml
 
 FLAGS = ("difficult", "truncated", "occluded")
 UNSPECIFIED_POSE = "Unspecified"
@@ -127,7 +127,7 @@ class _VocItems:
             try:
                 item.annotations.extend(_object(obj, number, state.classes))
             except AnnotationError as err:
-                self.ctx.problem(located(err, xml_path, f"object {number}"))
+                self.ctx.problem(err.with_location(xml_path, f"object {number}"))
         item.annotations.extend(self._masks(state, item_id, [(o.findtext("name") or "").strip() for o in objects]))
         return item
 
@@ -152,7 +152,7 @@ class _VocItems:
             width = parse_int(size.findtext("width"), "<size><width>")
             height = parse_int(size.findtext("height"), "<size><height>")
         except AnnotationError as err:
-            self.ctx.problem(located(err, xml_path, "size"))
+            self.ctx.problem(err.with_location(xml_path, "size"))
             return None
         return (width, height) if width > 0 and height > 0 else None
 

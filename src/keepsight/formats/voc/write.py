@@ -9,12 +9,12 @@ from xml.etree import ElementTree as ET
 
 from PIL import Image
 
+from keepsight.formats._common.xmlio import fmt_num, format_scalar, reads_back
 from keepsight.formats.base import ExportView, WriteContext
 from keepsight.model import Annotation, Box, LabelBook, Sample
 from keepsight.model.convert import geometry_to_box
 
 from .read import FLAGS, UNSPECIFIED_POSE
-from .shared import fmt_num, format_scalar, reads_back
 
 SPLIT_LISTS = ("train", "val", "test")
 

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from keepsight.errors import AnnotationError, ImageError, ParseError
+from keepsight.formats._common.text import read_lines
 from keepsight.formats.base import (
     Detection,
     ExportView,
@@ -47,7 +48,6 @@ from keepsight.formats.base import (
     relative_name,
 )
 from keepsight.formats.yolo import layout
-from keepsight.formats.yolo.common import located, read_lines
 from keepsight.formats.yolo.layout import Dataset
 from keepsight.formats.yolo.lines import parse_line
 from keepsight.formats.yolo.write import write as write_dataset
@@ -134,7 +134,7 @@ def _annotations(lines: list[str], label: Path, image: Path, dataset: Dataset, c
             try:
                 annotations += parse_line(tokens, dataset.names, dataset.task, dataset.kpt_shape, width, height)
             except (AnnotationError, ParseError) as err:
-                ctx.problem(located(err, label, f"line {number}"))
+                ctx.problem(err.with_location(label, f"line {number}"))
     return annotations
 
 

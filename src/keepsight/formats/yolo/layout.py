@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from keepsight.errors import AnnotationError, DatasetError, KeepsightError, ParseError, UnknownFormatError
+from keepsight.formats._common.text import SPLIT_FOLDERS, folder_split, read_lines
 from keepsight.formats.base import IMAGE_EXTENSIONS, ReadContext, iter_images, safe_join
-from keepsight.formats.yolo.common import SPLIT_FOLDERS, folder_split, read_lines
 from keepsight.formats.yolo.lines import TASKS
 from keepsight.model.annotation import Split, normalize_split
 

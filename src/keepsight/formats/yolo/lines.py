@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from keepsight.errors import AnnotationError, ParseError
-from keepsight.formats.yolo.common import fmt, number
+from keepsight.formats._common.text import fmt, number
 from keepsight.model.annotation import Annotation
 from keepsight.model.convert import cxcywhn_to_xyxy, quad_to_rotated_box, xyxy_to_cxcywhn
 from keepsight.model.geometry import Box, Points, Polygon

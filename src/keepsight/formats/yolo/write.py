@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 
 from keepsight.errors import DatasetError
+from keepsight.formats._common.text import box_corners, enclosing_rotated_box, export_name
 from keepsight.formats.base import ExportView, WriteContext
-from keepsight.formats.yolo.common import box_corners, enclosing_rotated_box, export_name
 from keepsight.formats.yolo.lines import box_values, corner_values, format_line
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.convert import geometry_to_box, mask_to_polygons

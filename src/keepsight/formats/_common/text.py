@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keepsight.errors import AnnotationError, KeepsightError, ParseError
+from keepsight.errors import AnnotationError, ParseError
 from keepsight.model.annotation import Sample, Split, normalize_split
 from keepsight.model.convert import mask_to_polygons, quad_to_rotated_box
 from keepsight.model.geometry import Box, Geometry, Mask, RotatedBox
@@ -39,11 +39,6 @@ def number(token: str) -> float:
     if not math.isfinite(value):
         raise AnnotationError(f"coordinate {token!r} is NaN or infinite")
     return value
-
-
-def located(error: KeepsightError, path: Path | str, element: str) -> KeepsightError:
-    """The same error, now naming the file and the element it came from."""
-    return type(error)(error.reason, path=path, element=element)
 
 
 def fmt(value: float, decimals: int) -> str:

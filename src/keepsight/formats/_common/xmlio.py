@@ -18,7 +18,7 @@ from xml.etree.ElementTree import ParseError as XmlParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from keepsight.errors import AnnotationError, KeepsightError, ParseError
+from keepsight.errors import AnnotationError, ParseError
 from keepsight.formats.base import IMAGE_EXTENSIONS, iter_images
 
 # Preferred order when several images share a stem (``a.jpg`` and ``a.png``).
@@ -56,11 +56,6 @@ def iterparse_xml(path: Path) -> Generator[tuple[str, Element], None, None]:
             raise xml_error(exc, path) from None
         except DefusedXmlException as exc:
             raise ParseError(f"refused unsafe XML construct ({type(exc).__name__})", path=path) from None
-
-
-def located(err: KeepsightError, path: Path | str, element: str | None) -> KeepsightError:
-    """``err`` with a file and element filled in (geometry classes raise without a location)."""
-    return type(err)(err.reason, path=err.path or path, element=err.element or element)
 
 
 def fmt_num(value: float) -> str:
