@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +49,15 @@ def test_model_backend_embeds_images(kind: str, tmp_path: Path) -> None:
     path = tmp_path / ("model.pt" if kind == "torchscript" else "model.onnx")
     example = torch.zeros(1, 3, 64, 64)
     if kind == "torchscript":
-        torch.jit.save(torch.jit.trace(model, example), str(path))
+        with warnings.catch_warnings():  # building the user's file: torch deprecates jit.trace, not loading
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.jit.save(torch.jit.trace(model, example), str(path))
     else:
         pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
-        torch.onnx.export(model, example, str(path), input_names=["x"], dynamic_axes={"x": {0: "n"}})
+        batch = torch.export.Dim("n")
+        with warnings.catch_warnings():  # torch's exporter warns about its own internals
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (example,), str(path), input_names=["x"], dynamic_shapes=({0: batch},))
     backend = load_backend(path, input_size=64)
     a = preprocess(synth.encode_png(synth.scene(1)), 64)
     b = preprocess(synth.encode_png(synth.scene(2)), 64)

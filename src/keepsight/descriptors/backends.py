@@ -12,6 +12,7 @@ embedded once per model file.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -66,7 +67,11 @@ class TorchScriptBackend:
         except ImportError:
             raise DatasetError("a TorchScript model needs torch (CPU build)", path=path) from None
         self.torch = torch
-        self.module = torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():
+            # torch 2.13 deprecates TorchScript in favour of torch.export, but users' existing
+            # .pt files are TorchScript: loading them is the point of this backend.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.module = torch.jit.load(str(path), map_location="cpu").eval()
         self.input_size = input_size
         self.name = f"model-{_file_tag(path)}"
 
