@@ -27,7 +27,7 @@ def dataset_info(ds: Dataset) -> dict[str, Any]:
         "annotations": {kind: kinds.get(kind, 0) for kind in KINDS},
         "classes": classes,
         "splits": splits,
-        "verdicts": {k: v for k, v in verdicts.items() if k != "None"},
+        "verdicts": verdicts,
         "import_problems": problems,
         "catalog": ds.engine.url.render_as_string(hide_password=True),
         "blobs": ds.blobs.url,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from keepsight import Dataset, dataset_info, import_path
-from keepsight.errors import ImageError, UnknownFormatError
+from keepsight.errors import AnnotationError, DatasetError, ImageError, UnknownFormatError
 from keepsight.storage.catalog import queries, writes
 from keepsight.storage.catalog.tables import annotations, blobs, samples
 from tests.conftest import write_image
@@ -71,7 +71,7 @@ def test_split_option_overrides_and_unknown_split_is_refused(ds: Dataset, tmp_pa
     src = make_class_folders(tmp_path / "src", per_class=1)
     import_path(ds, src, split="validation")
     assert dataset_info(ds)["splits"] == {"val": 3}
-    with pytest.raises(Exception, match="unknown split"):
+    with pytest.raises(AnnotationError, match="unknown split"):
         import_path(ds, src, split="holdout")
 
 
@@ -181,7 +181,7 @@ def test_labelbook_file_edits_are_loaded_into_the_catalog(tmp_path: Path) -> Non
     reopened = Dataset.open(ds.root)
     assert reopened.labelbook().classes["scratch"].orientation == "directed"
     (ds.root / "labelbook.yaml").write_text("classes: [1, 2")
-    with pytest.raises(Exception, match="invalid label book"):
+    with pytest.raises(DatasetError, match="invalid label book"):
         Dataset.open(ds.root)
 
 

@@ -148,10 +148,6 @@ class _Run:
         self.pending_problems: list[KeepsightError] = []
         self.cfg = ds.config.ingest
 
-    def problem(self, error: KeepsightError) -> None:
-        """Fail fast, or record the problem and let the caller skip the element."""
-        self.ctx.problem(error)
-
     def flush_problems(self, conn) -> None:  # type: ignore[no-untyped-def]
         new = self.ctx.problems[len(self.report.problems):]
         for error in new:
@@ -179,7 +175,7 @@ class _Run:
         """Items not staged by an earlier attempt of this run; refuses a path listed twice."""
         for item in items:
             if item.path in self.seen:
-                self.problem(AnnotationError(f"image {item.path!r} is listed more than once",
+                self.ctx.problem(AnnotationError(f"image {item.path!r} is listed more than once",
                                              path=item.origin or item.path, element=item.element))
                 continue
             self.seen.add(item.path)
@@ -194,7 +190,7 @@ class _Run:
             info = inspect_image(data, name=item.path, max_pixels=self.cfg.max_pixels)
             check_size(item, info.width, info.height)
         except KeepsightError as exc:
-            self.problem(exc)
+            self.ctx.problem(exc)
             return None
         kept = []
         for index, annotation in enumerate(item.annotations):
@@ -203,7 +199,7 @@ class _Run:
                                  tolerance=self.cfg.out_of_image_tolerance, labelbook=self.declared,
                                  item=item, index=index)
             except AnnotationError as exc:
-                self.problem(exc)
+                self.ctx.problem(exc)
                 continue
             kept.append(annotation)
         return _Prepared(item, data, digest_bytes(data), info, kept)
@@ -233,7 +229,7 @@ class _Run:
                     if digest == prepared.digest and status in ("active", "removed"):
                         self.report.unchanged += 1
                         continue
-                    self.problem(ImageError(
+                    self.ctx.problem(ImageError(
                         f"already in the catalog ({status}) with different bytes; remove it before importing new "
                         "content under the same name", path=item.path))
                     continue

@@ -32,6 +32,22 @@ def normalize_split(name: str | None) -> Split:
     return _SPLIT_ALIASES[key]  # type: ignore[return-value]
 
 
+def split_or_none(name: str | None) -> Split | None:
+    """``normalize_split`` for names that may not be a split at all (folder or file names)."""
+    try:
+        return normalize_split(name) if name is not None else None
+    except AnnotationError:
+        return None
+
+
+def verdict_or_none(name: str | None) -> Verdict | None:
+    """``normalize_verdict`` for names that may not be a verdict (a class folder, say)."""
+    try:
+        return normalize_verdict(name)
+    except AnnotationError:
+        return None
+
+
 def normalize_verdict(value: str | None) -> Verdict | None:
     if value is None:
         return None

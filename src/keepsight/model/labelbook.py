@@ -35,6 +35,14 @@ class ClassSpec(BaseModel):
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
     is_defect: bool | None = Field(default=None, description="None = unknown; used by OK/NG checks")
 
+    def rgb(self) -> tuple[int, int, int] | None:
+        """The colour as (r, g, b), or None when it is not a ``#rrggbb`` hex string."""
+        text = self.colour.lstrip("#")
+        try:
+            return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)) if len(text) == 6 else None
+        except ValueError:
+            return None
+
     @field_validator("kinds")
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:

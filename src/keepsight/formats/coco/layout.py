@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from keepsight.errors import AnnotationError
 from keepsight.formats._common.jsonio import peek_text
 from keepsight.formats.base import safe_join
-from keepsight.model.annotation import Split, normalize_split
+from keepsight.model.annotation import Split, split_or_none
 
 ROBOFLOW_NAME = "_annotations.coco.json"
 # Task files COCO and Datumaro write, as ``<task>_<split>.json``.
@@ -44,10 +43,7 @@ def split_of(name: str | None) -> Split | None:
     word = _SPLIT_WORD.match(name.lower())
     if word is None:
         return None
-    try:
-        return normalize_split(word.group())
-    except AnnotationError:
-        return None
+    return split_or_none(word.group())
 
 
 def classify(path: Path) -> CocoFile:

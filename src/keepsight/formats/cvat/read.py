@@ -14,7 +14,7 @@ from keepsight.errors import AnnotationError, FormatError, KeepsightError, Parse
 from keepsight.formats._common.xmlio import iterparse_xml, parse_int, parse_number, parse_scalar
 from keepsight.formats.base import ImportItem, ReadContext, Reading, relative_name, safe_join
 from keepsight.model import Annotation, AttributeSpec, Box, LabelBook, Points, Polygon, Polyline, RotatedBox, Tag
-from keepsight.model.annotation import normalize_split
+from keepsight.model.annotation import split_or_none
 from keepsight.model.geometry import Geometry
 
 from .rle import rle_to_mask
@@ -159,9 +159,8 @@ class _CvatItems:
             element=where,
             expected_size=(width, height) if width and height else None,
         )
-        try:
-            item.split = normalize_split(subset) if subset else None
-        except AnnotationError:
+        item.split = split_or_none(subset) if subset else None
+        if subset and item.split is None:
             item.metadata["subset"] = subset  # a custom CVAT subset is not one of keepsight's splits
         counts: dict[str, int] = {}
         for shape in image:
@@ -189,11 +188,7 @@ class _CvatItems:
 
 def _stem_split(file: Path) -> str | None:
     """datumaro writes one ``<subset>.xml`` per subset: the file name is the split when it is one."""
-    try:
-        normalize_split(file.stem)
-    except AnnotationError:
-        return None
-    return file.stem
+    return file.stem if split_or_none(file.stem) is not None else None
 
 
 def _size(image: Element) -> tuple[int | None, int | None]:

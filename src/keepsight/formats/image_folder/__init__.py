@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from keepsight.errors import AnnotationError
+from keepsight.formats._common.text import folder_split
 from keepsight.formats.base import (
     IMAGE_EXTENSIONS,
     Detection,
@@ -30,19 +30,11 @@ from keepsight.formats.base import (
     iter_images,
     relative_name,
 )
-from keepsight.model.annotation import Annotation, Sample, normalize_split, normalize_verdict
+from keepsight.model.annotation import Annotation, Sample, verdict_or_none
 from keepsight.model.geometry import Tag
 from keepsight.model.labelbook import LabelBook
 
 NAME = "image_folder"
-_SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing"}
-
-
-def _verdict(name: str) -> str | None:
-    try:
-        return normalize_verdict(name)
-    except AnnotationError:
-        return None
 
 
 def _has_image(folder: Path) -> bool:
@@ -77,14 +69,13 @@ class ImageFolderFormat:
     def _items(self, path: Path) -> Iterator[ImportItem]:
         for image in iter_images(path):
             parts = image.relative_to(path).parts[:-1]
-            split = None
-            if parts and parts[0].lower() in _SPLIT_NAMES:
-                split = normalize_split(parts[0])
+            split = folder_split(parts[0]) if parts else None
+            if split is not None:
                 parts = parts[1:]
             item = ImportItem(path=relative_name(image, path), source=image, split=split)
             if parts:
                 label = parts[-1]
-                verdict = _verdict(label)
+                verdict = verdict_or_none(label)
                 if verdict is not None:
                     item.verdict = verdict  # type: ignore[assignment]
                 else:
@@ -113,8 +104,8 @@ def _folder(sample: Sample, tags: list[str], has_split: bool, ctx: WriteContext)
     if not tags:
         return sample.verdict or ""
     folder = tags[0]
-    reads_as_split = not has_split and folder.lower() in _SPLIT_NAMES
-    if _verdict(folder) is not None or reads_as_split or "/" in folder or folder in {".", ".."}:
+    reads_as_split = not has_split and folder_split(folder) is not None
+    if verdict_or_none(folder) is not None or reads_as_split or "/" in folder or folder in {".", ".."}:
         ctx.loss(f"tag {folder!r} -> not written (as a folder name it would read back as something else)")
         return sample.verdict or ""
     if sample.verdict is not None:

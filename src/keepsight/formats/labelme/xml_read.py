@@ -19,7 +19,7 @@ from keepsight.formats._common.xmlio import ImageFinder, parse_int, parse_number
 from keepsight.formats.base import ImportItem, ReadContext, Reading, image_size, iter_images, relative_name, safe_join
 from keepsight.formats.voc.layout import xml_kind
 from keepsight.model import Annotation, Box, LabelBook, Mask, Polygon
-from keepsight.model.annotation import Split, normalize_split
+from keepsight.model.annotation import split_or_none
 from keepsight.model.convert import array_to_mask
 
 PEEK_FILES = 5  # XML files parsed by detect
@@ -79,11 +79,8 @@ def _subset_fields(subset: str) -> dict[str, Any]:
     """ImportItem fields for a subset folder: a split when it names one, else ``metadata["subset"]``."""
     if not subset:
         return {}
-    try:
-        split: Split = normalize_split(subset)
-    except AnnotationError:
-        return {"metadata": {"subset": subset}}
-    return {"split": split}
+    split = split_or_none(subset)
+    return {"metadata": {"subset": subset}} if split is None else {"split": split}
 
 
 class _XmlItems:

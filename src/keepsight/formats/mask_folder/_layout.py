@@ -6,9 +6,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from keepsight.errors import AnnotationError
 from keepsight.formats.base import IMAGE_EXTENSIONS
-from keepsight.model.annotation import Split, Verdict, normalize_split, normalize_verdict
+from keepsight.model.annotation import Split, Verdict, split_or_none, verdict_or_none
 
 IMAGE_DIRS = frozenset({"images", "image", "imgs", "img", "jpegimages"})
 MASK_DIRS = frozenset({"masks", "mask", "gt", "groundtruth", "ground_truth", "segmentationclass"})
@@ -70,20 +69,6 @@ class MaskFinder:
         return self._mask_dirs[base]
 
 
-def _as_verdict(name: str) -> Verdict | None:
-    try:
-        return normalize_verdict(name)
-    except AnnotationError:
-        return None
-
-
-def _as_split(name: str) -> Split | None:
-    try:
-        return normalize_split(name)
-    except AnnotationError:
-        return None
-
-
 def folder_info(image: Path, root: Path) -> tuple[Split | None, str | None, Verdict | None]:
     """(split, class, verdict) from the image's folders.
 
@@ -93,13 +78,13 @@ def folder_info(image: Path, root: Path) -> tuple[Split | None, str | None, Verd
     and no class; any other class folder gives verdict NG.
     """
     parts = [p for p in image.relative_to(root).parts[:-1] if p.lower() not in IMAGE_DIRS]
-    split = _as_split(parts[0]) if parts else None
+    split = split_or_none(parts[0]) if parts else None
     if split is not None:
         parts = parts[1:]
     if not parts:
         return split, None, None
     name = class_name(parts[-1])
-    verdict = _as_verdict(name)
+    verdict = verdict_or_none(name)
     bare_verdict = name.upper() in {"OK", "NG"}
     return split, (None if bare_verdict else name), (verdict or "NG")
 

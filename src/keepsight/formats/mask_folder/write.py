@@ -35,19 +35,12 @@ class _Classes:
     def palette(self) -> list[int] | None:
         if len(self.names) > 256:
             return None  # 16-bit masks have no palette
-        colours = [(0, 0, 0)] + [_rgb(self._colour(name)) for name in self.names[1:]]
+        colours = [(0, 0, 0)] + [self._colour(name) for name in self.names[1:]]
         return [c for rgb in colours for c in rgb]
 
-    def _colour(self, name: str) -> str:
+    def _colour(self, name: str) -> tuple[int, int, int]:
         spec = self.book.classes.get(name)
-        return spec.colour if spec is not None else ""
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    text = colour.lstrip("#")
-    if len(text) != 6:
-        return (255, 255, 255)
-    return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))
+        return (spec.rgb() if spec is not None else None) or (255, 255, 255)
 
 
 def write_mask_folder(view: ExportView, dest: Path, ctx: WriteContext) -> None:

@@ -9,7 +9,7 @@ from xml.etree.ElementTree import Element
 from keepsight.errors import AnnotationError, KeepsightError, ParseError
 from keepsight.formats._common.xmlio import parse_xml
 from keepsight.formats.base import ReadContext
-from keepsight.model.annotation import Split, normalize_split
+from keepsight.model.annotation import Split, split_or_none
 
 ANNOTATIONS = "annotations"
 IMAGE_FOLDERS = ("jpegimages", "images")  # after the prefix of the annotation folder, e.g. Validation_
@@ -74,12 +74,7 @@ def _make_tree(ann_dir: Path) -> VocTree:
 
 
 def _flat_tree(folder: Path, top: Path) -> VocTree:
-    split = None
-    if folder != top:
-        try:
-            split = normalize_split(folder.name)
-        except AnnotationError:
-            split = None
+    split = split_or_none(folder.name) if folder != top else None
     return VocTree(base=folder, ann_dir=folder, image_dirs=[folder], flat=True, split=split)
 
 
@@ -157,9 +152,8 @@ def read_splits(tree: VocTree, ctx: ReadContext) -> dict[str, Split]:
             if stem == "trainval":
                 trainval.update(_list_ids(path))
                 continue
-            try:
-                split = normalize_split(stem)
-            except AnnotationError:
+            split = split_or_none(stem)
+            if split is None:
                 continue
             for item_id in _list_ids(path):
                 previous = found.setdefault(item_id, (split, path))

@@ -140,16 +140,6 @@ def _write_labelmap(path: Path, book: LabelBook, used: set[str]) -> None:
     names = book.names() + sorted(used - set(book.names()))
     lines = ["# label:color_rgb:parts:actions"]
     for name in names:
-        spec = book.classes.get(name)
-        lines.append(f"{name}:{_rgb(spec.colour if spec else '')}::")
+        rgb = book.classes[name].rgb() if name in book.classes else None
+        lines.append(f"{name}:{','.join(map(str, rgb)) if rgb else ''}::")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _rgb(colour: str) -> str:
-    text = colour.lstrip("#")
-    if len(text) != 6:
-        return ""
-    try:
-        return ",".join(str(int(text[i : i + 2], 16)) for i in (0, 2, 4))
-    except ValueError:
-        return ""

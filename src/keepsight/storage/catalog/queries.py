@@ -76,12 +76,12 @@ def count_samples(conn: Connection, *, statuses: tuple[str, ...] = VISIBLE) -> i
 
 
 def counts_by(conn: Connection, column: str) -> dict[str, int]:
-    """Active samples counted by ``split``, ``verdict`` or ``status``."""
+    """Active samples counted by ``split`` or ``verdict`` (samples with no value are not counted)."""
     col = samples.c[column]
     rows = conn.execute(
         select(col, func.count()).where(samples.c.status.in_(VISIBLE)).group_by(col)
     ).all()
-    return {str(k): int(n) for k, n in rows}
+    return {str(k): int(n) for k, n in rows if k is not None}
 
 
 def annotation_counts(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
