@@ -24,7 +24,7 @@ def ds(tmp_path: Path, catalog_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_schema_is_at_the_newest_migration(ds: Dataset) -> None:
-    assert catalog_engine.current_revision(ds.engine) == catalog_engine.head_revision(ds.engine)
+    assert catalog_engine.current_revisions(ds.engine) == catalog_engine.head_revisions(ds.engine)
     # Re-opening runs the migrations again harmlessly.
     Dataset.open(ds.root).close()
 

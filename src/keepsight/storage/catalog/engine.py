@@ -62,22 +62,23 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     try:
-        command.upgrade(_alembic_config(engine), "head")
+        # "heads": feature branches of the schema (one per layer) may sit side by side.
+        command.upgrade(_alembic_config(engine), "heads")
     except OperationalError as exc:
         raise StorageError(f"cannot migrate the catalog: {exc.orig}") from None
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def head_revision(engine: Engine) -> str | None:
+def head_revisions(engine: Engine) -> set[str]:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    return set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
 
 
 def has_schema(engine: Engine) -> bool:

@@ -165,3 +165,21 @@ descriptor_stats = Table(
     Column("dhash", BigInteger, nullable=False),
     Column("keypoints", Integer, nullable=False),
 )
+
+# Every analysis (audit, learning curve, drift check) is a saved run: config -> results.
+# The row is the index; the results themselves are files under .keepsight/runs/<kind>/<id>/.
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False, index=True),  # audit | curve | drift | ...
+    Column("status", String(16), nullable=False),  # running | done | failed
+    Column("actor", String(128), nullable=True),
+    Column("started_at", Stamp, nullable=False),
+    Column("finished_at", Stamp, nullable=True),
+    Column("keepsight_version", String(32), nullable=False),
+    Column("dataset_version", String(64), nullable=True),  # the dataset version analysed, when known
+    Column("fingerprint", String(64), nullable=False, index=True),  # of the inputs: same inputs, same fingerprint
+    Column("config", Json, nullable=False),
+    Column("summary", Json, nullable=False),
+)
