@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from keepsight.audit.config import AuditConfig
 from keepsight.errors import DatasetError
 
 CONFIG_NAME = "keepsight.yaml"
@@ -30,6 +31,7 @@ class DatasetConfig(BaseModel):
     catalog: str = f"sqlite:///{STATE_DIR}/catalog.db"
     blobs: str = f"{STATE_DIR}/blobs"
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
 
 def load_config(root: Path) -> DatasetConfig:

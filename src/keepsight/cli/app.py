@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from keepsight.cli import cmd_demo, cmd_detect, cmd_export, cmd_import, cmd_info, cmd_init, cmd_similar
+from keepsight.cli import cmd_audit, cmd_demo, cmd_detect, cmd_export, cmd_import, cmd_info, cmd_init, cmd_similar
 from keepsight.cli.common import state
 
 app = typer.Typer(
@@ -27,9 +27,10 @@ def main_options(
 ) -> None:
     if dataset is not None:
         state.dataset_dir = dataset
+        state.dataset_given = True
 
 
-for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info, cmd_similar, cmd_demo):
+for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info, cmd_similar, cmd_demo, cmd_audit):
     module.register(app)
 
 

@@ -22,6 +22,7 @@ out = Console(soft_wrap=True)
 
 class State:
     dataset_dir: Path = Path(os.environ.get("KEEPSIGHT_DATASET", "."))
+    dataset_given: bool = "KEEPSIGHT_DATASET" in os.environ  # named by the user, not the default folder
 
 
 state = State()

@@ -1,0 +1,1 @@
+"""The audit: run the checks over a dataset, save the run, and report it (terminal, JSON, HTML)."""
