@@ -8,7 +8,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keepsight.audit.config import AuditConfig
+from keepsight.drift.config import DriftConfig
 from keepsight.errors import DatasetError
+from keepsight.service.config import ServiceConfig
 
 CONFIG_NAME = "keepsight.yaml"
 LABELBOOK_NAME = "labelbook.yaml"
@@ -32,6 +34,8 @@ class DatasetConfig(BaseModel):
     blobs: str = f"{STATE_DIR}/blobs"
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
 
 
 def load_config(root: Path) -> DatasetConfig:

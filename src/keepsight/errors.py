@@ -14,6 +14,7 @@ catalog for the audit.
     │   ├── ParseError          malformed JSON / XML / text
     │   ├── AnnotationError     bad geometry, undeclared class, missing image
     │   ├── ImageError          unreadable, truncated, zero-byte, too large, unknown type
+    │   │   └── MissingFileError  the image an annotation names does not exist
     │   └── UnsafePathError     a path escapes the root
     └── ConflictError           a concurrent or contradictory change
 """
@@ -99,6 +100,10 @@ class ImageError(FormatError):
     pass
 
 
+class MissingFileError(ImageError):
+    """The image file an annotation or listing names is not there (code ``missingfile``)."""
+
+
 class UnsafePathError(FormatError):
     pass
 
@@ -115,6 +120,7 @@ __all__ = [
     "ImageError",
     "IntegrityError",
     "KeepsightError",
+    "MissingFileError",
     "ParseError",
     "StorageError",
     "UnknownFormatError",

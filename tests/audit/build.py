@@ -2,7 +2,8 @@
 
 ``write_manifest(folder, records)`` writes images and a keepsight-manifest.jsonl; each record is a
 manifest record (see docs/formats/manifest.md) plus an optional ``pixels`` array (the image to
-write) or ``seed`` (a random textured image), so every test plants exactly what it checks.
+write) or ``seed`` (a random textured image), ``raw`` bytes (a corrupt file) or ``absent: True`` (no file),
+so every test plants exactly what it checks. ``run_check`` runs one check with its params.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from keepsight.audit.config import AuditConfig
+from keepsight.audit.runner import build_checks, run_checks
+from keepsight.checks.base import CheckResult
+from keepsight.checks.context import AuditContext
 from keepsight.dataset import Dataset
 from keepsight.ingest.importer import import_path
 
@@ -42,11 +47,15 @@ def write_manifest(folder: Path, records: list[dict[str, Any]], *, labelbook: di
         rec = dict(rec)
         pixels = rec.pop("pixels", None)
         seed = rec.pop("seed", i)
+        raw, absent = rec.pop("raw", None), rec.pop("absent", False)  # planted bad files: given bytes, or none
         if pixels is None:
             pixels = textured(seed)
         path = folder / rec["image"]
         path.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(path), pixels)
+        if raw is not None:
+            path.write_bytes(raw)
+        elif not absent:
+            cv2.imwrite(str(path), pixels)
         lines.append(json.dumps(rec))
     manifest = folder / "keepsight-manifest.jsonl"
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -54,8 +63,16 @@ def write_manifest(folder: Path, records: list[dict[str, Any]], *, labelbook: di
 
 
 def dataset_from(tmp_path: Path, records: list[dict[str, Any]], *, labelbook: dict[str, Any] | None = None,
-                 catalog: str | None = None) -> Dataset:
+                 catalog: str | None = None, skip_bad: bool = False) -> Dataset:
     src = write_manifest(tmp_path / "src", records, labelbook=labelbook)
     ds = Dataset.init(tmp_path / "ds", catalog=catalog)
-    import_path(ds, src, format="manifest")
+    import_path(ds, src, format="manifest", skip_bad=skip_bad)
     return ds
+
+
+def run_check(ds: Dataset, check_id: str, params: dict[str, Any] | None = None) -> CheckResult:
+    """One check over a fresh context (describing in-process: no worker pool for a handful of images)."""
+    [check] = build_checks(AuditConfig(checks={check_id: params or {}}), only=[check_id])
+    [result] = run_checks(AuditContext(ds, workers=1), [check])
+    assert result.status != "failed", result.reason
+    return result

@@ -95,7 +95,7 @@ def test_skip_bad_imports_the_rest_and_records_every_problem(tmp_path: Path) -> 
     with ds.reading() as conn:
         recorded = queries.list_problems(conn)
     assert len(recorded) == len(BAD_CASES)
-    assert {p["code"] for p in recorded} == {"image", "annotation", "unsafepath"}
+    assert {p["code"] for p in recorded} == {"missingfile", "annotation", "unsafepath"}
     # The good images, and img/3-5.png whose bad annotations were dropped, are in.
     assert dataset_info(ds)["samples"] == 6
     assert dataset_info(ds)["annotations"]["box"] == 3

@@ -6,7 +6,23 @@ from pathlib import Path
 
 import typer
 
-from keepsight.cli import cmd_audit, cmd_demo, cmd_detect, cmd_export, cmd_import, cmd_info, cmd_init, cmd_similar
+from keepsight.cli import (
+    cmd_audit,
+    cmd_demo,
+    cmd_detect,
+    cmd_export,
+    cmd_import,
+    cmd_info,
+    cmd_init,
+    cmd_log,
+    cmd_model,
+    cmd_remote,
+    cmd_remove,
+    cmd_serve,
+    cmd_similar,
+    cmd_split,
+    cmd_version,
+)
 from keepsight.cli.common import state
 
 app = typer.Typer(
@@ -25,12 +41,13 @@ def main_options(
         help="The dataset folder (default: the current folder).",
     ),
 ) -> None:
-    if dataset is not None:
-        state.dataset_dir = dataset
-        state.dataset_given = True
+    # Set on every invocation: an earlier in-process call (a test, a script) must not leak its -d into this one.
+    state.dataset_dir = dataset if dataset is not None else Path(".")
+    state.dataset_given = dataset is not None
 
 
-for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info, cmd_similar, cmd_demo, cmd_audit):
+for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info, cmd_similar, cmd_demo, cmd_audit, cmd_serve,
+               cmd_remote, cmd_split, cmd_version, cmd_log, cmd_model, cmd_remove):
     module.register(app)
 
 

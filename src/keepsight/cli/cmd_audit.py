@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from keepsight.cli.common import console, errors_to_exit, out, progress_bar, state
 from keepsight.storage.blobs import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from keepsight.audit.runner import CheckProgress
+    from keepsight.descriptors.describe import Progress
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -36,52 +46,98 @@ def register(app: typer.Typer) -> None:
                 ds, imported = open_for_audit(path, dataset=target, format=format, progress=progress)
             try:
                 if imported is not None:
-                    console.print(f"dataset {ds.root}: {imported.added} samples added, "
+                    console.print(f"dataset {escape(str(ds.root))}: {imported.added} images added, "
                                   f"{imported.unchanged} already present, {len(imported.problems)} problems recorded",
                                   highlight=False)
-                with progress_bar("auditing") as bar:
-                    def stage_progress(stage: str):  # type: ignore[no-untyped-def]
-                        return bar
-
+                with _stage_bar() as (stage_progress, check_progress):
                     report = run_audit(ds, only=only or None, skip=skip or (), stage_progress=stage_progress,
-                                       check_progress=lambda done, total, _id: bar(done, total))
+                                       check_progress=check_progress)
                 gate = fail_on or ds.config.audit.fail_on
+                html_size = None
                 if html_file is not None:
                     from keepsight.audit.html import write_html
 
-                    write_html(ds, report, html_file)
-                    console.print(f"HTML report: {html_file}", highlight=False)
+                    html_size = write_html(ds, report, html_file, fail_on=gate)  # type: ignore[arg-type]
             finally:
                 ds.close()
         body = json.dumps(report.as_dict(), indent=1, default=str)
-        if json_file is not None and str(json_file) == "-":
+        to_stdout = json_file is not None and str(json_file) == "-"
+        if to_stdout:
             out.print_json(body)
         else:
+            _print_summary(report, show)
             if json_file is not None:
                 atomic_write_bytes(json_file, body.encode("utf-8"))
-                console.print(f"JSON report: {json_file}", highlight=False)
-            _print_summary(report, show)
+        if json_file is not None and not to_stdout:
+            console.print(f"JSON report: {escape(str(json_file))}", highlight=False)
+        if html_file is not None and html_size is not None:
+            console.print(f"HTML report: {escape(str(html_file))} ({_size(html_size)})", highlight=False)
         code = report.exit_code(gate)  # type: ignore[arg-type]
-        if code:
-            console.print(f"[bold red]audit failed[/] at severity '{gate}' (exit {code})")
+        console.print(_verdict(report, gate, code), highlight=False)
         raise typer.Exit(code)
 
 
+_STAGES = {"describe": "describing images", "verify": "matching images"}
+
+
+@contextmanager
+def _stage_bar() -> Iterator[tuple[Callable[[str], Progress], CheckProgress]]:
+    """One progress line whose label follows the audit: describing, matching, then each check by name."""
+    columns = [TextColumn("[bold]{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with RichProgress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("auditing", total=None)
+
+        def stage(name: str) -> Progress:
+            def update(done: int, total: int | None) -> None:
+                bar.update(task, description=_STAGES.get(name, name), completed=done, total=total)
+
+            return update
+
+        def check(done: int, total: int, check_id: str) -> None:
+            bar.update(task, description=f"check {check_id}" if check_id else "checks done", completed=done, total=total)
+
+        yield stage, check
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def _verdict(report, gate: str, code: int) -> str:  # type: ignore[no-untyped-def]
+    counts = report.summary["findings"]
+    totals = ", ".join(f"{counts[s]} {s if s == 'info' or counts[s] == 1 else s + 's'}" for s in ("error", "warning", "info"))
+    run = f"; saved as run {report.run.id}" if report.run else ""
+    if gate == "never":
+        return f"{totals}{run}. Gate off (--fail-on never): exit 0"
+    crashed = [r.check for r in report.results if r.status == "failed"]
+    if code:
+        why = f"findings at '{gate}' or worse" if not crashed else f"check(s) failed to run: {', '.join(crashed)}"
+        return f"{totals}{run}. [bold red]Audit FAILED[/]: {why} (exit {code})"
+    return f"{totals}{run}. [bold green]Audit passed[/]: nothing at '{gate}' or worse"
+
+
 def _print_summary(report, show: int) -> None:  # type: ignore[no-untyped-def]
-    table = Table(title=f"audit: {report.summary['samples']} samples"
-                  + (f", run {report.run.id}" if report.run else ""))
-    for col in ("check", "status", "errors", "warnings", "info", "seconds"):
-        table.add_column(col, justify="right" if col in ("errors", "warnings", "info", "seconds") else "left")
+    table = Table(title=f"audit of {report.summary['samples']} images", title_justify="left")
+    for col in ("check", "result", "errors", "warnings", "info", "time"):
+        table.add_column(col, justify="right" if col in ("errors", "warnings", "info", "time") else "left")
     for r in report.results:
         c = r.counts()
-        status = r.status if r.status == "ok" else f"{r.status}: {r.reason}"
+        worst = next((s for s in ("error", "warning", "info") if c[s]), None)
+        if r.status != "ok":
+            status = f"[dim]{r.status}: {escape(r.reason or '')}[/]"
+        else:
+            status = f"[{_STYLE[worst]}]{worst}[/]" if worst else "[green]clean[/]"
         table.add_row(r.check, status, str(c["error"] or ""), str(c["warning"] or ""), str(c["info"] or ""),
-                      f"{r.seconds:.1f}")
+                      f"{r.seconds:.1f} s")
     out.print(table)
     for r in report.results:
+        if not r.findings:
+            continue
+        out.print(f"\n[bold]{escape(r.check)}[/] [dim]{escape(r.title)}[/]", highlight=False)
         for f in r.findings[:show]:
-            where = ", ".join(f.paths[:2]) + (" ..." if len(f.paths) > 2 else "")
-            out.print(f"[{_STYLE[f.severity]}]{f.severity}[/] {f.check}: {f.message}" + (f" [{where}]" if where else ""),
-                      highlight=False)
+            where = ", ".join(f.paths[:2]) + (f" (+{len(f.paths) - 2})" if len(f.paths) > 2 else "")
+            out.print(f"  [{_STYLE[f.severity]}]{f.severity:<7}[/] {escape(f.message)}"
+                      + (f"  [dim]{escape(where)}[/]" if where else ""), highlight=False)
         if len(r.findings) > show:
-            out.print(f"  ... {len(r.findings) - show} more {r.check} findings (see --json / --html)")
+            out.print(f"  [dim]... {len(r.findings) - show} more (see --json / --html)[/]", highlight=False)
+    out.print()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
-from keepsight.errors import ImageError, KeepsightError, UnsafePathError
+from keepsight.errors import ImageError, KeepsightError, MissingFileError, UnsafePathError
 from keepsight.model.annotation import Annotation, Sample, Split, Verdict
 from keepsight.model.labelbook import LabelBook
 
@@ -123,7 +123,7 @@ def image_size(path: Path) -> tuple[int, int]:
         with Image.open(path) as img:
             return img.size
     except FileNotFoundError:
-        raise ImageError("image file is missing", path=path) from None
+        raise MissingFileError("image file is missing", path=path) from None
     except (UnidentifiedImageError, OSError) as exc:
         raise ImageError(f"cannot read image header: {exc}", path=path) from None
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from keepsight.dataset import Dataset, current_user
-from keepsight.errors import AnnotationError, ImageError, KeepsightError
+from keepsight.errors import AnnotationError, ImageError, KeepsightError, MissingFileError
 from keepsight.formats.base import ImportItem, ReadContext
 from keepsight.formats.registry import detect_format, get_format
 from keepsight.ingest.images import ImageInfo, inspect_image
@@ -212,8 +212,8 @@ class _Run:
             return Path(item.source).read_bytes()
         except FileNotFoundError:
             where = f"{item.origin}: " if item.origin else ""
-            raise ImageError(f"{where}the annotation points at an image that does not exist: {item.source}",
-                             path=item.path, element=item.element) from None
+            raise MissingFileError(f"{where}the annotation points at an image that does not exist: {item.source}",
+                                   path=item.path, element=item.element) from None
         except IsADirectoryError:
             raise ImageError(f"expected an image file, found a folder: {item.source}", path=item.path) from None
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.labelbook import ClassSpec, LabelBook
 from keepsight.storage.catalog.rows import annotation_from_row, sample_from_row
-from keepsight.storage.catalog.tables import annotations, classes, problems, samples
+from keepsight.storage.catalog.tables import annotations, classes, frozen_test, problems, samples
 
 VISIBLE = ("active",)
 
@@ -103,3 +103,14 @@ def annotation_counts(conn: Connection) -> tuple[dict[str, int], dict[str, int]]
 def list_problems(conn: Connection) -> list[dict[str, object]]:
     rows = conn.execute(select(problems).order_by(problems.c.id)).mappings()
     return [dict(r) for r in rows]
+
+
+def frozen_test_ids(conn: Connection) -> set[int]:
+    """Sample ids of the frozen test set (empty when no test set is frozen)."""
+    return {int(r[0]) for r in conn.execute(select(frozen_test.c.sample_id))}
+
+
+def sample_splits(conn: Connection, *, statuses: tuple[str, ...] = VISIBLE) -> dict[int, str]:
+    """sample id -> split, for the samples of the given statuses."""
+    return {int(i): str(s) for i, s in conn.execute(select(samples.c.id, samples.c.split)
+                                                     .where(samples.c.status.in_(statuses)))}

@@ -18,6 +18,7 @@ from keepsight.storage.catalog.tables import (
     blobs,
     classes,
     events,
+    frozen_test,
     import_runs,
     problems,
     samples,
@@ -228,3 +229,66 @@ def record_event(conn: Connection, action: str, *, actor: str | None, target: st
     conn.execute(insert(events).values(at=now(), actor=actor, action=action, target=target, reason=reason,
                                        details=details or {}))
 
+
+
+def record_events(conn: Connection, rows: list[dict[str, Any]], *, actor: str | None, reason: str | None = None) -> None:
+    """Many events at once (one per moved sample, say): ``rows`` hold action, target and details."""
+    at = now()
+    values = [{"at": at, "actor": actor, "reason": reason, "target": r.get("target"), "action": r["action"],
+               "details": r.get("details") or {}} for r in rows]
+    for start in range(0, len(values), 1000):
+        conn.execute(insert(events), values[start:start + 1000])
+
+
+# -- splits, the frozen test set, removal ---------------------------------------------------
+
+def set_splits(conn: Connection, moves: dict[int, tuple[str, str]]) -> None:
+    """Move samples (id -> (from, to)); refuses with a ConflictError if any is no longer where the plan saw it."""
+    ids = sorted(moves)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        current = dict(conn.execute(select(samples.c.id, samples.c.split).where(samples.c.id.in_(chunk))).all())
+        changed = [i for i in chunk if current.get(i) != moves[i][0]]
+        if changed:
+            raise ConflictError(f"{len(changed)} sample(s) changed split meanwhile (e.g. sample id {changed[0]}); "
+                                "nothing was moved: run the command again")
+    by_target: dict[str, list[int]] = {}
+    for i in ids:
+        by_target.setdefault(moves[i][1], []).append(i)
+    for target, chosen in by_target.items():
+        for start in range(0, len(chosen), 500):
+            conn.execute(update(samples).where(samples.c.id.in_(chosen[start:start + 500])).values(split=target))
+
+
+def freeze_samples(conn: Connection, ids: Iterable[int], *, actor: str | None, reason: str | None) -> int:
+    """Add samples to the frozen test set (those already in it are left as they are)."""
+    already = {r[0] for r in conn.execute(select(frozen_test.c.sample_id))}
+    new = sorted(set(ids) - already)
+    at = now()
+    for start in range(0, len(new), 1000):
+        conn.execute(insert(frozen_test), [{"sample_id": i, "frozen_at": at, "actor": actor, "reason": reason}
+                                           for i in new[start:start + 1000]])
+    return len(new)
+
+
+def unfreeze_samples(conn: Connection, ids: Iterable[int]) -> int:
+    chosen = sorted(set(ids))
+    done = 0
+    for start in range(0, len(chosen), 500):
+        result = conn.execute(delete(frozen_test).where(frozen_test.c.sample_id.in_(chosen[start:start + 500])))
+        done += int(result.rowcount or 0)
+    return done
+
+
+def set_sample_status(conn: Connection, sample_id: int, *, removed: bool, actor: str | None,
+                      reason: str | None) -> None:
+    """Remove an active sample (who, when, why) or restore a removed one."""
+    if removed:
+        values: dict[str, Any] = {"status": "removed", "removed_by": actor, "removed_at": now(), "removed_reason": reason}
+        expected = "active"
+    else:
+        values = {"status": "active", "removed_by": None, "removed_at": None, "removed_reason": None}
+        expected = "removed"
+    result = conn.execute(update(samples).where(samples.c.id == sample_id, samples.c.status == expected).values(**values))
+    if result.rowcount != 1:
+        raise ConflictError(f"sample id {sample_id} is not {expected} (any more)")

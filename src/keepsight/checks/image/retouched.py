@@ -1,0 +1,85 @@
+"""image.retouched: signs of retouching, copy-move (clone-stamp) regions and noise-free islands (healing).
+
+A retouched training image teaches a model a surface that was never captured (a defect painted
+out of an NG image, a clean patch pasted over a scratch). Compute, per image:
+
+* copy-move: 8x8 block matching at every offset (``_retouch_clone``): many pixel-identical blocks
+  sharing one offset, forming one connected patch, each with a single partner;
+* healing/inpainting: islands with no noise and no texture inside normally active content
+  (``_retouch_noise``).
+
+Score and threshold: ``_retouch_find`` turns each into a score in [0, 1]; ``min_score`` decides.
+The evidence gives the edited region (and a clone's source region) in original pixels.
+JPEG double-compression ("ghost") analysis is not used: datasets are routinely re-encoded as a
+whole, which makes a re-saved image a poor sign of local editing, and block matching already
+uses the JPEG grid (repeated content matches exactly only on the 8x8 grid; a copy anywhere).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, ClassVar, cast
+
+import numpy as np
+from pydantic import Field
+
+from keepsight.checks.base import Check, CheckParams, CheckResult, Finding, Severity
+from keepsight.checks.context import AuditContext
+from keepsight.checks.image._pixel_scan import scan
+from keepsight.checks.image._retouch_clone import WORK_SIDE
+from keepsight.checks.image._retouch_find import find_retouching
+
+_WHAT = {"clone": "a patch copied from another place of the image (clone-stamp)",
+         "smooth": "a noise-free patch inside textured content (healing brush or inpainting)"}
+
+
+class RetouchedParams(CheckParams):
+    min_score: float = Field(0.5, gt=0.0, le=1.0, description="how sure (0..1) an edit must be to be reported")
+    workers: int = Field(0, ge=0, description="worker processes decoding images (0 = one per core)")
+
+
+def retouch_analysis(image: np.ndarray, *, min_score: float = 0.5) -> list[dict[str, Any]]:
+    """The retouched regions of one decoded image, as JSON-safe dicts (module level: runs in workers)."""
+    out = []
+    for r in find_retouching(image, min_score=min_score):
+        item: dict[str, Any] = {"kind": r.kind, "box": list(r.box), "score": r.score, **r.measures}
+        if r.source is not None:
+            item["source_box"] = list(r.source)
+        out.append(item)
+    return out
+
+
+class Retouched(Check):
+    id = "image.retouched"
+    title = "Retouched images"
+    severity: ClassVar[Severity] = "warning"
+    inputs = frozenset({"samples", "images"})
+    action = "check the image against its capture; replace it with the untouched original or remove it"
+    Params = RetouchedParams
+
+    def run(self, ctx: AuditContext) -> CheckResult:
+        p = cast(RetouchedParams, self.params)
+        findings: list[Finding] = []
+        scanned = undecodable = 0
+        counts = dict.fromkeys(_WHAT, 0)
+        analysis = partial(retouch_analysis, min_score=p.min_score)
+        # the clone search works at up to 2 x WORK_SIDE before its own whole-factor reduction
+        for samples, edits in scan(ctx, analysis, work_side=2 * WORK_SIDE, workers=p.workers):
+            scanned += 1
+            if edits is None:
+                undecodable += 1
+                continue
+            if not edits:
+                continue
+            best = edits[0]
+            for e in edits:
+                counts[e["kind"]] += 1
+            kinds = sorted({e["kind"] for e in edits})
+            for s in samples:
+                findings.append(self.finding(
+                    "signs of retouching: " + "; ".join(_WHAT[k] for k in kinds),
+                    samples=[s.id], paths=[s.path], split=s.split, score=float(best["score"]),
+                    evidence={"box": best["box"], "edits": edits},
+                ))
+        return self.result(findings, images_scanned=scanned, images_retouched=len(findings),
+                           clone_regions=counts["clone"], smooth_regions=counts["smooth"], undecodable=undecodable)

@@ -1,0 +1,138 @@
+"""Production streams generated from real images (../shared/data), shared by the tests and benchmarks/bench_drift.py.
+
+The scene is BSData's type-2 time-lapse: a fixed camera photographing two spots of a ball
+screw drive every few hours for three weeks (wear included). Every image is seen through a
+``view``: the central 1000x380 crop of the 1130x460 frame, optionally moved, rotated, dimmed or
+blurred, so a moved camera shows real neighbouring content, not a synthetic border.
+
+* training: the even-numbered images of each spot in time order (the reference);
+* held-out: the odd-numbered ones, never in training; every stream draws from these;
+* the new part type comes from another dataset (magnetic-tile, defect-free tiles), or the
+  other ball screw drive type of BSData (``KGT*``, type 1) as a harder case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+CROP = (1000, 380)  # (w, h) of the camera's view inside each 1130x460 frame
+SPOTS = ("277500", "477500")
+
+
+@dataclass(frozen=True)
+class Change:
+    """How the camera sees the scene during one phase."""
+
+    name: str
+    expected: str | None = None  # the explanation category that must be reported
+    gain: float = 1.0
+    dx: float = 0.0  # content shift, crop pixels (x right, y down)
+    dy: float = 0.0
+    angle: float = 0.0  # degrees, counter-clockwise positive
+    blur: float = 0.0  # Gaussian sigma, crop pixels
+    new_part: str | None = None  # "magnetic-tile" | "bsdata-type1"
+
+
+STABLE = Change("stable")
+DARKER = Change("darkening", "illumination", gain=0.6)
+CAMERA = Change("camera shift and rotation", "camera_moved", dx=24.0, dy=-6.0, angle=-1.5)
+BLUR = Change("blur", "focus_or_wear", blur=2.5)
+NEW_PART = Change("new part type", "new_content", new_part="magnetic-tile")
+NEW_PART_SAME_DOMAIN = Change("new part type (BSData type 1)", "new_content", new_part="bsdata-type1")
+
+
+@dataclass
+class Phase:
+    change: Change
+    images: int
+
+
+@dataclass
+class Stream:
+    frames: list[np.ndarray]  # BGR, CROP-sized
+    phases: list[tuple[Change, int, int]] = field(default_factory=list)  # change, first index, end index (exclusive)
+
+
+def bsdata_split(shared: Path) -> tuple[list[Path], list[Path]]:
+    """(training, held-out) frames: alternate images of each spot in time order."""
+    train: list[Path] = []
+    held: list[Path] = []
+    for spot in SPOTS:
+        frames = sorted((shared / "bsdata" / "data").glob(f"01_*_{spot}_315_crop_2.jpg"))
+        train += frames[0::2]
+        held += frames[1::2]
+    return train, held
+
+
+def view(frame: np.ndarray, change: Change = STABLE) -> np.ndarray:
+    """The camera's crop of a full frame under ``change`` (move and rotate about the centre, then dim or blur)."""
+    h, w = frame.shape[:2]
+    if change.dx or change.dy or change.angle:
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), change.angle, 1.0)
+        matrix[0, 2] += change.dx
+        matrix[1, 2] += change.dy
+        frame = cv2.warpAffine(frame, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    x0, y0 = (w - CROP[0]) // 2, (h - CROP[1]) // 2
+    out = frame[y0:y0 + CROP[1], x0:x0 + CROP[0]].astype(np.float32)
+    if change.blur:
+        out = cv2.GaussianBlur(out, (0, 0), change.blur)
+    return np.clip(out * change.gain, 0, 255).astype(np.uint8)
+
+
+def new_parts(shared: Path, kind: str) -> list[np.ndarray]:
+    """Frames of another part type, filling the camera's view."""
+    if kind == "magnetic-tile":
+        files = sorted((shared / "magnetic-tile" / "MT_Free" / "Imgs").glob("*.jpg"))
+        images = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
+        images = [im for im in images if im is not None and im.shape[1] > im.shape[0]]
+    elif kind == "bsdata-type1":
+        images = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in sorted((shared / "bsdata" / "data").glob("KGT*.jpg"))]
+    else:
+        raise ValueError(kind)
+    return [cv2.resize(im, CROP, interpolation=cv2.INTER_AREA) for im in images if im is not None]
+
+
+def build_stream(shared: Path, phases: list[Phase], *, seed: int) -> Stream:
+    """Frames phase by phase; each phase cycles through the held-out frames in its own shuffled order."""
+    _, held = bsdata_split(shared)
+    frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in held]
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {}
+    stream = Stream(frames=[])
+    for phase in phases:
+        first = len(stream.frames)
+        if phase.change.new_part:
+            pool = parts.setdefault(phase.change.new_part, new_parts(shared, phase.change.new_part))
+            order = rng.permutation(len(pool))
+            stream.frames += [pool[order[k % len(pool)]] for k in range(phase.images)]
+        else:
+            order = np.concatenate([rng.permutation(len(frames)) for _ in range(phase.images // len(frames) + 1)])
+            stream.frames += [view(frames[order[k]], phase.change) for k in range(phase.images)]
+        stream.phases.append((phase.change, first, len(stream.frames)))
+    return stream
+
+
+def encode(frame: np.ndarray, quality: int = 92) -> bytes:
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def write_training_folder(shared: Path, folder: Path) -> Path:
+    """The training frames as the camera sees them, as an image folder to import with split=train."""
+    train, _ = bsdata_split(shared)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in train:
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        (folder / path.name).write_bytes(encode(view(frame)))
+    return folder
+
+
+DRIFT_PHASES = [Phase(STABLE, 60), Phase(DARKER, 50), Phase(STABLE, 30), Phase(CAMERA, 50), Phase(STABLE, 30),
+                Phase(BLUR, 50), Phase(STABLE, 30), Phase(NEW_PART, 50)]
+CONTROL_PHASES = [Phase(STABLE, 300)]
