@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keepsight.audit.config import AuditConfig
+from keepsight.curves.config import CurveConfig
 from keepsight.drift.config import DriftConfig
 from keepsight.errors import DatasetError
 from keepsight.service.config import ServiceConfig
@@ -34,6 +35,7 @@ class DatasetConfig(BaseModel):
     blobs: str = f"{STATE_DIR}/blobs"
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    curve: CurveConfig = Field(default_factory=CurveConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
 

@@ -50,9 +50,10 @@ class DatasetView:
         self.ds.copy_image(sample, dest)
 
 
-# Writers that already write the split lists their trainers read (YOLO's train.txt and data.yaml,
-# VOC's ImageSets/Main/<split>.txt); every other export gets splits/<split>.txt.
-OWN_SPLIT_LISTS = frozenset({"yolo", "voc"})
+# Writers whose own files already say the split the way their trainers read it (YOLO's train.txt
+# and data.yaml, VOC's ImageSets/Main/<split>.txt, MVTec's train/ and test/ folders, which move
+# val and defective train images to test); every other export gets splits/<split>.txt.
+OWN_SPLIT_LISTS = frozenset({"yolo", "voc", "mvtec"})
 SPLIT_LIST_DIR = "splits"
 _LISTED = ("train", "val", "test")
 
@@ -128,7 +129,7 @@ def export_dataset(ds: Dataset, dest: Path | str, *, format: str, strict: bool =
     ``dest`` holds either a complete export or nothing. Lossy conversions are counted in the
     report; with ``strict`` any loss aborts the export and nothing is written. Besides the
     format's own files, ``splits/<split>.txt`` list the exported images of train, val and test
-    (YOLO and VOC write their own lists: ``train.txt`` + ``data.yaml``, ``ImageSets/Main``).
+    (YOLO, VOC and MVTec say the split their own way: ``data.yaml``, ``ImageSets/Main``, folders).
     """
     return export_view(DatasetView(ds, splits=splits), dest, format=format, strict=strict, overwrite=overwrite,
                        options=options, split_lists=split_lists)

@@ -75,7 +75,7 @@ def view(frame: np.ndarray, change: Change = STABLE) -> np.ndarray:
         matrix = cv2.getRotationMatrix2D((w / 2, h / 2), change.angle, 1.0)
         matrix[0, 2] += change.dx
         matrix[1, 2] += change.dy
-        frame = cv2.warpAffine(frame, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frame = cv2.warpAffine(frame, matrix, (w, h), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
     x0, y0 = (w - CROP[0]) // 2, (h - CROP[1]) // 2
     out = frame[y0:y0 + CROP[1], x0:x0 + CROP[0]].astype(np.float32)
     if change.blur:

@@ -2,7 +2,7 @@
 
 Each writer adds its own annotation by read-modify-write: on 409 it takes the current
 content from the answer, adds its annotation again and retries. Writers of the same image
-meet at a barrier before each save, so conflicts are certain, not a matter of timing.
+meet at a barrier between reading and saving, so conflicts are certain, not a matter of timing.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ SAVES = 4
 def _writer(url: str, token: str, path: str, tag: str, barrier: threading.Barrier) -> dict[str, int]:
     counts = {"ok": 0, "conflicts": 0}
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
-        current: dict[str, Any] = http.get(path).json()
         for n in range(SAVES):
             mine = box("scratch", n * 5, 2, n * 5 + 3, 5, writer=tag, n=n)
-            barrier.wait()
             current = http.get(path).json()
+            barrier.wait()  # everyone has read the same revision: all but one save will conflict
             while True:
                 response = http.put(path, json={"base_revision": current["revision"],
                                                 "annotations": current["annotations"] + [mine]})

@@ -15,7 +15,7 @@ import httpx2 as httpx
 import pytest
 
 from keepsight.errors import IntegrityError
-from keepsight.service import ServiceConfig, create_app
+from keepsight.service import create_app
 from keepsight.service.client import RemoteClient, RemoteError
 from keepsight.service.security import signed_query
 from keepsight.storage.catalog import queries

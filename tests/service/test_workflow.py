@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from keepsight import import_path
 from keepsight.runs import finish_run, start_run
+from tests.conftest import write_image
 from tests.service.conftest import World, box, job_detail, jobs_of, make_task, save
 
 ALL_KINDS = [
@@ -48,6 +51,21 @@ def test_tasks_are_made_from_queries(world: World) -> None:
     assert unknown.status_code == 400 and "999" in unknown.json()["detail"]
     empty = world.call("manager", "POST", "/tasks", json={"name": "x", "query": {"kind": "split", "split": "test"}})
     assert empty.status_code == 400 and "selects no images" in empty.json()["detail"]
+
+
+def test_a_task_for_the_images_new_since_a_version(world: World, tmp_path: Path) -> None:
+    from keepsight.versions.api import create_version
+
+    create_version(world.ds, "first eight")
+    write_image(tmp_path / "more" / "n1.png", size=(64, 48), seed=101)
+    write_image(tmp_path / "more" / "n2.png", size=(64, 48), seed=102)
+    import_path(world.ds, tmp_path / "more", format="image_folder")
+    task = make_task(world, query={"kind": "since_version", "version": "v1"}, job_size=10)
+    detail = job_detail(world, "manager", jobs_of(world, "manager", task_id=task["id"])[0]["id"])
+    assert sorted(i["path"] for i in detail["items"]) == ["n1.png", "n2.png"]
+    unknown = world.call("manager", "POST", "/tasks", json={"name": "x", "query": {"kind": "since_version",
+                                                                                 "version": "v9"}})
+    assert unknown.status_code == 400 and "no version" in unknown.json()["detail"]
 
 
 def test_jobs_are_split_and_handed_out_by_load(world: World) -> None:

@@ -33,11 +33,14 @@ def good_classes(ctx: AuditContext) -> set[str]:
 
 
 def condition(ctx: AuditContext, sample: Sample, defects: set[str], goods: set[str]) -> Condition:
-    """``defect``: verdict NG or any annotation of a defect class; ``good``: verdict OK, or only
-    annotations of classes marked not-a-defect; ``unknown`` otherwise."""
+    """The verdict when there is one (the most direct statement; a verdict that contradicts the regions is
+    ``labels.ok_with_regions``'s finding); else ``defect`` for any annotation of a defect class, ``good`` for
+    annotations only of classes marked not-a-defect, ``unknown`` otherwise."""
+    if sample.verdict is not None:
+        return "defect" if sample.verdict == "NG" else "good"
     labels = {a.label for a in ctx.annotations.get(sample.id, [])}
-    if sample.verdict == "NG" or labels & defects:
+    if labels & defects:
         return "defect"
-    if sample.verdict == "OK" or (labels and labels <= goods):
+    if labels and labels <= goods:
         return "good"
     return "unknown"

@@ -8,14 +8,17 @@ import typer
 
 from keepsight.cli import (
     cmd_audit,
+    cmd_curve,
     cmd_demo,
     cmd_detect,
+    cmd_drift,
     cmd_export,
     cmd_import,
     cmd_info,
     cmd_init,
     cmd_log,
     cmd_model,
+    cmd_monitor,
     cmd_remote,
     cmd_remove,
     cmd_serve,
@@ -47,7 +50,8 @@ def main_options(
 
 
 for module in (cmd_init, cmd_import, cmd_export, cmd_detect, cmd_info, cmd_similar, cmd_demo, cmd_audit, cmd_serve,
-               cmd_remote, cmd_split, cmd_version, cmd_log, cmd_model, cmd_remove):
+               cmd_remote, cmd_split, cmd_version, cmd_log, cmd_model, cmd_remove, cmd_curve,
+               cmd_drift, cmd_monitor):
     module.register(app)
 
 

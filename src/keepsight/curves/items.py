@@ -4,8 +4,8 @@ Labels come from the catalog:
 
 * ``labels="class"``: the sample's class tag; else the one class of its regions (boxes, masks...);
   a sample whose regions name several classes has no single image class and is left out.
-* ``labels="verdict"``: the OK/NG verdict; a sample without one is NG when it has regions, else
-  left out.
+* ``labels="verdict"``: the OK/NG verdict; a sample without one is NG when it has regions or a
+  class tag (a tag named like a verdict, ``good``/``OK``..., counts as that verdict), else left out.
 
 For the anomaly task an item is "good" when its verdict label is OK; its ``defect`` is the class
 of an NG sample (for the per-defect curves).
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from keepsight.dataset import Dataset
-from keepsight.model.annotation import Annotation, Sample
+from keepsight.model.annotation import Annotation, Sample, verdict_or_none
 
 Task = Literal["classify", "anomaly", "detect", "segment"]
 TASKS: tuple[Task, ...] = ("classify", "anomaly", "detect", "segment")
@@ -68,9 +68,13 @@ def class_label(sample: Sample, anns: list[Annotation]) -> str | None:
 
 
 def verdict_label(sample: Sample, anns: list[Annotation]) -> str | None:
+    """The verdict; without one, NG for a sample with regions or a class tag (unless the tag reads as OK)."""
     if sample.verdict is not None:
         return sample.verdict
-    return NG if any(a.kind != "tag" for a in anns) else None
+    if any(a.kind != "tag" for a in anns):
+        return NG
+    tags = {verdict_or_none(a.label) or NG for a in anns}
+    return tags.pop() if len(tags) == 1 else (NG if tags else None)
 
 
 def _defect(sample: Sample, anns: list[Annotation]) -> str | None:

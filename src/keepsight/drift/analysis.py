@@ -111,7 +111,17 @@ def _effective_novelty(reference: ReferenceProfile, obs: list[Observation]) -> n
     return np.where([o.registered(floor) for o in obs], 0.0, distances)
 
 
+def _moved(geometry: np.ndarray, centre: np.ndarray, config: DriftConfig) -> np.ndarray:
+    """Which registrations (rows dx, dy, rotation, scale) sit beyond a tolerance from the training centre."""
+    th = config.thresholds
+    dev = geometry - centre
+    return ((np.abs(dev[:, 0]) >= th.shift_px) | (np.abs(dev[:, 1]) >= th.shift_px)
+            | (np.abs(dev[:, 2]) >= th.rotation_deg) | (np.abs(geometry[:, 3] / centre[3] - 1.0) >= th.scale))
+
+
 def _geometry_tests(reference: ReferenceProfile, obs: list[Observation], config: DriftConfig) -> list[TestOutcome]:
+    """Camera movement: the share of images registered away from where training images sit (binomial test),
+    and, for the record, the shift of each component (Mann-Whitney)."""
     if not reference.scene_applicable:
         return []
     base = reference.baseline_geometry()
@@ -120,15 +130,19 @@ def _geometry_tests(reference: ReferenceProfile, obs: list[Observation], config:
     if len(base) < 3 or len(cur) < max(3, config.window.min_images // 2):
         return []
     th = config.thresholds
-    out = []
-    base_scale = float(np.median(base[:, 3]))
-    for k, (name, tolerance) in enumerate((("dx", th.shift_px), ("dy", th.shift_px), ("rotation", th.rotation_deg),
-                                           ("scale", th.scale))):
+    centre = np.median(base, axis=0)
+    moved = _moved(cur, centre, config)
+    share = STAT_TESTS["share"](_moved(base, centre, config), moved)
+    shifted = cur[moved] - centre if moved.any() else np.zeros((0, 4))
+    typical = np.median(shifted, axis=0) if len(shifted) else np.zeros(4)
+    details = {"dx": float(typical[0]), "dy": float(typical[1]), "rotation": float(typical[2]),
+               "scale": float((typical[3] + centre[3]) / centre[3] - 1.0) if len(shifted) else 0.0,
+               "moved_images": int(moved.sum()), "registered_images": len(cur)}
+    out = [TestOutcome("geometry", "moved", share, share.p_value < th.alpha and share.effect >= th.moved_fraction,
+                       None, share.effect, details)]
+    for k, name in enumerate(("dx", "dy", "rotation", "scale")):
         result = STAT_TESTS["median_shift"](base[:, k], cur[:, k])
-        size = result.effect / base_scale if name == "scale" else result.effect
-        drifted = result.p_value < th.alpha and abs(size) >= tolerance
-        out.append(TestOutcome("geometry", name, result, drifted, float(np.median(base[:, k])),
-                               float(np.median(cur[:, k])), {"relative": size} if name == "scale" else {}))
+        out.append(TestOutcome("geometry", name, result, False, float(centre[k]), float(np.median(cur[:, k]))))
     return out
 
 
@@ -192,7 +206,7 @@ def _examples(category: str | None, reference: ReferenceProfile, obs: list[Obser
     elif category == "focus_or_wear":
         score = stat_gap("focus")
     elif category in ("noise", "contrast", "colour"):
-        score = stat_gap({"noise": "grain", "contrast": "contrast", "colour": "colourfulness"}[category])
+        score = stat_gap({"noise": "grain", "contrast": "contrast", "colour": "saturation"}[category])
     elif category == "model_confidence":
         score = np.array([1.0 - (o.prediction.confidence or 0.0) if o.prediction else 0.0 for o in obs])
     elif category == "new_content":
@@ -232,7 +246,8 @@ def analyse_window(reference: ReferenceProfile, obs: list[Observation], config: 
     tests += _geometry_tests(reference, obs, config)
     tests += _prediction_tests(obs, baseline or [], config)
     window.tests = tests
-    window.explanations = explain(tests, version=reference.version)
+    window.explanations = explain(tests, version=reference.version,
+                                  tolerances={"shift_px": th.shift_px, "rotation_deg": th.rotation_deg, "scale": th.scale})
     window.summary = _summary(reference, obs, effective, reference.novelty_threshold(th.novelty_quantile), tests)
     window.examples = _examples(window.category, reference, obs, effective)
     return window

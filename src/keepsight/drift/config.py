@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-STATISTICS = ("brightness", "p5", "p50", "p95", "contrast", "focus", "grain", "colourfulness")
+STATISTICS = ("brightness", "p5", "p50", "p95", "contrast", "focus", "grain", "saturation")
 CATEGORIES = ("illumination", "contrast", "camera_moved", "focus_or_wear", "noise", "colour", "new_content",
               "appearance", "model_confidence", "class_mix")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -65,9 +65,10 @@ class ThresholdConfig(BaseModel):
     novelty_quantile: float = Field(0.99, gt=0.5, lt=1,
                                     description="an image is novel beyond this quantile of training's own nearest-neighbour distances")
     mmd: float = Field(0.02, ge=0, description="minimum squared MMD of the embeddings")
-    shift_px: float = Field(8.0, ge=0, description="minimum camera translation, original pixels")
-    rotation_deg: float = Field(0.5, ge=0, description="minimum camera rotation, degrees")
-    scale: float = Field(0.02, ge=0, description="minimum relative change of scale (zoom)")
+    moved_fraction: float = Field(0.2, gt=0, le=1, description="minimum share of images moved against the scene for 'camera moved'")
+    shift_px: float = Field(8.0, ge=0, description="an image moved: translation of at least this, original pixels")
+    rotation_deg: float = Field(0.5, ge=0, description="an image moved: rotation of at least this, degrees")
+    scale: float = Field(0.02, ge=0, description="an image moved: relative change of scale (zoom) of at least this")
     confidence_shift: float = Field(0.05, ge=0, description="minimum change of the median prediction confidence")
     class_mix: float = Field(0.2, ge=0, le=1, description="minimum Cramér's V of the predicted-class mix")
 
@@ -76,7 +77,7 @@ class ReferenceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_images: int = Field(2000, ge=10, description="training images sampled into the reference profile")
     scene_images: int = Field(150, ge=5, description="training images aligned and median-stacked into the scene image")
-    align_side: int = Field(512, ge=64, le=2048, description="long side of the scene image, pixels")
+    align_side: int = Field(384, ge=64, le=2048, description="long side of the scene image (registration resolution), pixels")
     seed: int = Field(0, description="seed of every sample and permutation")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from keepsight.drift.lineage import UNVERSIONED
 from keepsight.drift.stattests import TestResult
 
-PRIORITY = ("new_content", "camera_moved", "illumination", "focus_or_wear", "noise", "contrast", "colour",
+PRIORITY = ("new_content", "camera_moved", "illumination", "focus_or_wear", "contrast", "noise", "colour",
             "appearance", "model_confidence", "class_mix")
 
 _LIGHT = {"brightness": "median brightness", "p50": "median grey level", "p5": "shadows (5th percentile)",
@@ -71,8 +71,13 @@ def _since(version: str) -> str:
     return "since the training reference" if version == UNVERSIONED else f"since {version}"
 
 
-def explain(outcomes: list[TestOutcome], *, version: str) -> list[Explanation]:
-    """The explanations of one window, most explanatory first (empty when nothing drifted)."""
+def explain(outcomes: list[TestOutcome], *, version: str,
+            tolerances: dict[str, float] | None = None) -> list[Explanation]:
+    """The explanations of one window, most explanatory first (empty when nothing drifted).
+
+    ``tolerances`` (shift_px, rotation_deg, scale) decide which camera components the message names.
+    """
+    tolerances = tolerances or {}
     drifted: dict[tuple[str, str], TestOutcome] = {}
     for o in outcomes:
         if o.drifted:
@@ -86,39 +91,48 @@ def explain(outcomes: list[TestOutcome], *, version: str) -> list[Explanation]:
             "new_content", f"new content: {share * 100:.0f}% of images unlike anything in training",
             {"share_novel": share, "p_value": novelty.result.p_value})
 
-    moves = {k: drifted[("geometry", k)] for k in ("dx", "dy", "rotation", "scale") if ("geometry", k) in drifted}
-    if moves:
+    moved = drifted.get(("geometry", "moved"))
+    if moved is not None:
+        d = moved.details
         parts = []
-        if "dx" in moves:
-            parts.append(f"{moves['dx'].result.effect:+.0f} px in x")
-        if "dy" in moves:
-            parts.append(f"{moves['dy'].result.effect:+.0f} px in y")
-        if "rotation" in moves:
-            parts.append(f"{moves['rotation'].result.effect:+.1f} degrees")
-        if "scale" in moves:
-            parts.append(f"zoom {moves['scale'].details.get('relative', 0.0) * 100:+.1f}%")
+        if abs(d["dx"]) >= tolerances.get("shift_px", 0.0):
+            parts.append(f"{d['dx']:+.0f} px in x")
+        if abs(d["dy"]) >= tolerances.get("shift_px", 0.0):
+            parts.append(f"{d['dy']:+.0f} px in y")
+        if abs(d["rotation"]) >= tolerances.get("rotation_deg", 0.0):
+            parts.append(f"{d['rotation']:+.1f} degrees")
+        if abs(d["scale"]) >= tolerances.get("scale", 0.0):
+            parts.append(f"zoom {d['scale'] * 100:+.1f}%")
+        if not parts:  # each component under its tolerance on its own; say where the images went
+            parts.append(f"{d['dx']:+.0f} px in x, {d['dy']:+.0f} px in y, {d['rotation']:+.1f} degrees")
+        share = f" ({moved.result.effect * 100:.0f}% of images)" if moved.result.effect < 0.95 else ""
         found["camera_moved"] = Explanation(
-            "camera_moved", f"camera moved: {', '.join(parts)} {_since(version)}",
-            {k: o.result.effect for k, o in moves.items()})
+            "camera_moved", f"camera moved: {', '.join(parts)} {_since(version)}{share}",
+            {k: d[k] for k in ("dx", "dy", "rotation", "scale")} | {"share_moved": moved.result.effect})
 
-    light = [drifted[("statistic", k)] for k in _LIGHT if ("statistic", k) in drifted]
-    contrast = drifted.get(("statistic", "contrast"))
-    if light:
-        first = light[0]
+    # Light is the level (mean, median grey); the tails and contrast alone are what blur and haze change too.
+    level = [drifted[("statistic", k)] for k in ("brightness", "p50") if ("statistic", k) in drifted]
+    spread = [drifted[("statistic", k)] for k in ("contrast", "p5", "p95") if ("statistic", k) in drifted]
+    if level:
+        first = level[0]
         change = relative(first.reference_value, first.current_value)
         message = (f"illumination: {_LIGHT[first.feature]} {_num(first.reference_value)} -> "
                    f"{_num(first.current_value)} ({_pct(change)})")
         evidence: dict[str, Any] = {first.feature: [first.reference_value, first.current_value], "relative": change}
+        contrast = drifted.get(("statistic", "contrast"))
         if contrast is not None:
             c_change = relative(contrast.reference_value, contrast.current_value)
             message += f", contrast {_pct(c_change)}"
             evidence["contrast_relative"] = c_change
         found["illumination"] = Explanation("illumination", message, evidence)
-    elif contrast is not None:
-        change = relative(contrast.reference_value, contrast.current_value)
-        found["contrast"] = Explanation(
-            "contrast", f"contrast: {_num(contrast.reference_value)} -> {_num(contrast.current_value)} ({_pct(change)})",
-            {"contrast": [contrast.reference_value, contrast.current_value], "relative": change})
+    elif spread:
+        parts = []
+        for o in spread:
+            label = "contrast" if o.feature == "contrast" else _LIGHT[o.feature]
+            parts.append(f"{label} {_num(o.reference_value)} -> {_num(o.current_value)} "
+                         f"({_pct(relative(o.reference_value, o.current_value))})")
+        found["contrast"] = Explanation("contrast", "contrast: " + ", ".join(parts),
+                                        {o.feature: [o.reference_value, o.current_value] for o in spread})
 
     focus = drifted.get(("statistic", "focus"))
     if focus is not None:
@@ -133,12 +147,12 @@ def explain(outcomes: list[TestOutcome], *, version: str) -> list[Explanation]:
         found["noise"] = Explanation("noise", f"sensor noise: {_pct(change)} relative to contrast",
                                      {"grain": [grain.reference_value, grain.current_value], "relative": change})
 
-    colour = drifted.get(("statistic", "colourfulness"))
+    colour = drifted.get(("statistic", "saturation"))
     if colour is not None:
         change = relative(colour.reference_value, colour.current_value)
         found["colour"] = Explanation(
-            "colour", f"colour: colourfulness {_num(colour.reference_value)} -> {_num(colour.current_value)} ({_pct(change)})",
-            {"colourfulness": [colour.reference_value, colour.current_value], "relative": change})
+            "colour", f"colour: saturation {_num(colour.reference_value)} -> {_num(colour.current_value)} ({_pct(change)})",
+            {"saturation": [colour.reference_value, colour.current_value], "relative": change})
 
     embedding = drifted.get(("embedding", "embedding"))
     image_causes = {"new_content", "camera_moved", "illumination", "contrast", "focus_or_wear", "noise", "colour"}

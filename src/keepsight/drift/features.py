@@ -3,8 +3,9 @@
 One reduced-size decode (``descriptors.compute.decode_reduced``) gives:
 
 * the describe stage's statistics (``image_stats``: brightness, percentiles, contrast, sharpness,
-  noise, colourfulness) plus two gain-invariant ones: ``focus`` (Laplacian variance over intensity
-  variance, so darkening does not read as blur) and ``grain`` (noise over contrast);
+  noise, colourfulness) plus three gain-invariant ones: ``focus`` (Laplacian variance over intensity
+  variance, so darkening does not read as blur), ``grain`` (noise over contrast) and
+  ``saturation`` (colourfulness over brightness);
 * the appearance embedding: a contrast-normalised 16x16 thumbnail (the scene layout) next to
   4x4 cells of gradient-orientation histograms (the texture). Both halves are invariant to
   brightness gain and offset and barely move under blur, so a distance to training measures
@@ -80,11 +81,12 @@ class ImageFeatures:
 
 
 def derived_stats(stats: Mapping[str, float]) -> dict[str, float]:
-    """The describe statistics plus the gain-invariant ``focus`` and ``grain``."""
+    """The describe statistics plus the gain-invariant ``focus``, ``grain`` and ``saturation``."""
     contrast = float(stats["contrast"])
     out = {k: float(v) for k, v in stats.items()}
     out["focus"] = float(stats["sharpness"]) / (contrast * contrast) if contrast > _FLAT else 0.0
     out["grain"] = float(stats["noise"]) / contrast if contrast > _FLAT else 0.0
+    out["saturation"] = float(stats["colourfulness"]) / max(float(stats["brightness"]), 1.0)
     return out
 
 

@@ -32,7 +32,7 @@ from keepsight.drift.reference import ReferenceProfile, reference_dir, reference
 from keepsight.drift.requests import RetrainRequest, create_request
 from keepsight.drift.windows import Clock, CountWindows, TimeWindows, system_clock
 from keepsight.errors import DatasetError
-from keepsight.runs import Run, finish_run, fingerprint, start_run
+from keepsight.runs import Run, fingerprint, finish_run, start_run
 from keepsight.storage.blobs import atomic_write_bytes
 
 KIND = "drift"
@@ -127,11 +127,15 @@ class Monitor:
     # -- the stream ----------------------------------------------------------------------------
 
     def observe(self, image: bytes | str | Path | Any, prediction: PredictionLike = None, *,
-                name: str | None = None, at: datetime | None = None) -> list[WindowResult]:
-        """Add one image (bytes, a file path, or a uint8 array); returns the windows this closed."""
+                name: str | None = None, at: datetime | None = None, source: Path | None = None) -> list[WindowResult]:
+        """Add one image (bytes, a file path, or a uint8 array); returns the windows this closed.
+
+        ``source``: the file the bytes were read from, so the image is referenced rather than spooled.
+        """
         if self.finished:
             raise DatasetError("this monitor has finished; start a new one")
         data, path = image_bytes(image)
+        path = path or source
         obs = observe_bytes(self.reference, data, index=self.count, name=name or (path.name if path else ""),
                             at=at or self.clock(), prediction=Prediction.coerce(prediction), path=path)
         if not obs.name:

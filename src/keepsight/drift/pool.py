@@ -6,6 +6,7 @@ to the monitoring run's folder while they stay in the pool and deleted when they
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,6 @@ import numpy as np
 
 from keepsight.drift.features import Prediction
 from keepsight.drift.observation import Observation
-from keepsight.storage.blobs import atomic_write_bytes
 
 
 @dataclass
@@ -44,7 +44,7 @@ class CandidatePool:
         if path is None and data is not None:
             path = self.spool / f"{obs.digest}{_suffix(data)}"
             if path not in self._spool_refs:
-                atomic_write_bytes(path, data)
+                _write_scratch(path, data)
             self._spool_refs[path] = self._spool_refs.get(path, 0) + 1
             spooled = True
         item = Candidate(obs.index, obs.name, obs.digest, obs.embedding, obs.novelty, path, spooled, obs.prediction)
@@ -75,6 +75,15 @@ class CandidatePool:
         items = list(self.items)
         drifted = [c for c in items if c.drifted]
         return drifted if drifted_only and drifted else items
+
+
+def _write_scratch(path: Path, data: bytes) -> None:
+    """Write-then-rename (never a half file under the final name) without fsync: the spool is scratch,
+    lost with the process it serves, and an fsync per production image would cost more than the analysis."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _suffix(data: bytes) -> str:

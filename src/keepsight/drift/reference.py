@@ -26,7 +26,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from keepsight import __version__
 from keepsight.config import STATE_DIR
@@ -53,6 +52,25 @@ def reference_dir(ds: Dataset, version: str) -> Path:
     return drift_dir(ds) / name
 
 
+def nearest(queries: np.ndarray, points: np.ndarray, *, exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean nearest neighbour of each query among ``points`` (numpy, in blocks: a single query costs
+    microseconds, where a tree or thread-pooled search costs milliseconds)."""
+    q = np.asarray(queries, dtype=np.float64)
+    p = np.asarray(points, dtype=np.float64)
+    pp = np.sum(p * p, axis=1)
+    dist = np.empty(len(q))
+    idx = np.empty(len(q), dtype=np.int64)
+    for start in range(0, len(q), 1024):
+        block = q[start:start + 1024]
+        d2 = np.sum(block * block, axis=1)[:, None] + pp[None, :] - 2.0 * block @ p.T
+        if exclude_self:
+            d2[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf
+        best = np.argmin(d2, axis=1)
+        idx[start:start + len(block)] = best
+        dist[start:start + len(block)] = np.sqrt(np.maximum(d2[np.arange(len(block)), best], 0.0))
+    return dist, idx
+
+
 @dataclass
 class ReferenceProfile:
     version: str
@@ -69,7 +87,6 @@ class ReferenceProfile:
     scene: np.ndarray | None = None  # uint8 (h, w), None when training has no common scene
     scene_geometry: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # (M, 4) dx, dy, rotation, scale
     scene_quality: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,)
-    _nn: NearestNeighbors | None = None
 
     # -- derived -----------------------------------------------------------------------
 
@@ -95,16 +112,11 @@ class ReferenceProfile:
 
     def novelty(self, embeddings: np.ndarray) -> np.ndarray:
         """Distance of each embedding to its nearest training embedding."""
-        if self._nn is None:
-            self._nn = NearestNeighbors(n_neighbors=1).fit(self.embeddings)
-        dist, _ = self._nn.kneighbors(np.atleast_2d(embeddings).astype(np.float32))
-        return dist[:, 0]
+        return self.nearest_training(embeddings)[0]
 
     def nearest_training(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self._nn is None:
-            self._nn = NearestNeighbors(n_neighbors=1).fit(self.embeddings)
-        dist, idx = self._nn.kneighbors(np.atleast_2d(embeddings).astype(np.float32))
-        return dist[:, 0], idx[:, 0]
+        """(distance, row) of the nearest training embedding for each query (exact, brute force)."""
+        return nearest(np.atleast_2d(embeddings), self.embeddings)
 
     def register(self, gray: np.ndarray) -> scene.Registration | None:
         """The image's registration onto the scene in original-image pixels; None when geometry does not apply."""
@@ -258,7 +270,7 @@ def build_reference(ds: Dataset, *, config: DriftConfig | None = None, progress:
     if len(images) > rcfg.max_images:
         images = [images[i] for i in sorted(rng.choice(len(images), rcfg.max_images, replace=False))]
     (width, height), _ = Counter((i.width, i.height) for i in images).most_common(1)[0]
-    shape = scene.scene_shape(width, height, rcfg.align_side)
+    shape = scene.scene_shape(width, height, min(rcfg.align_side, max(width, height)))
     scene_pick = set(rng.permutation(len(images))[: rcfg.scene_images].tolist())
     tasks = []
     for k, im in enumerate(images):
@@ -283,7 +295,7 @@ def build_reference(ds: Dataset, *, config: DriftConfig | None = None, progress:
         raise DatasetError(f"only {len(kept)} training images could be decoded ({'; '.join(failures[:3])})",
                            path=ds.root)
     emb = np.stack(embeddings).astype(np.float32)
-    dist, _ = NearestNeighbors(n_neighbors=2).fit(emb).kneighbors(emb)
+    loo, _ = nearest(emb, emb, exclude_self=True)
     profile = ReferenceProfile(
         version=lineage.dataset_version(ds),
         created_at=now().isoformat(),
@@ -294,7 +306,7 @@ def build_reference(ds: Dataset, *, config: DriftConfig | None = None, progress:
         stat_names=list(STATISTICS),
         stats=np.asarray(stats, dtype=np.float64),
         embeddings=emb,
-        novelty_loo=dist[:, 1],
+        novelty_loo=loo,
         original_size=(width, height),
     )
     if len(grays) >= 3:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ from keepsight.drift import lineage
 from keepsight.drift.actions import ActionResult, post_webhook, run_command
 from keepsight.drift.analysis import Alarm
 from keepsight.drift.config import DriftConfig
-from keepsight.drift.policies import Firing
+from keepsight.drift.policies import Firing, PolicyEngine
 from keepsight.drift.pool import CandidatePool
 from keepsight.drift.proposal import propose_next_version
-from keepsight.drift.reference import ReferenceProfile
+from keepsight.drift.reference import ReferenceProfile, reference_for
 from keepsight.drift.selection import select_for_annotation
-from keepsight.runs import Run, finish_run, fingerprint, list_runs, load_run, start_run
+from keepsight.drift.windows import Clock
+from keepsight.errors import DatasetError
+from keepsight.runs import Run, fingerprint, finish_run, list_runs, load_run, start_run
 
 KIND = "retrain-request"
 
@@ -111,4 +114,18 @@ def list_requests(ds: Dataset) -> list[RetrainRequest]:
 
 def load_request(ds: Dataset, request_id: str) -> RetrainRequest:
     run = load_run(ds, request_id)
+    if run.kind != KIND:
+        raise DatasetError(f"run {request_id} is a {run.kind} run, not a retraining request")
     return RetrainRequest(run.id, run.folder, run.read_json("request.json"))
+
+
+def evaluate_due(ds: Dataset, *, clock: Clock, config: DriftConfig | None = None) -> list[RetrainRequest]:
+    """Fire the schedule and annotated-count policies that are due now (for cron, without a running monitor)."""
+    config = config or ds.config.drift
+    firings = PolicyEngine(ds, list(config.policies), clock=clock).on_tick()
+    if not firings:
+        return []
+    reference = reference_for(ds, config=config)
+    with tempfile.TemporaryDirectory() as tmp:
+        pool = CandidatePool(config.selection.pool, Path(tmp))
+        return [create_request(ds, f, reference=reference, pool=pool, alarms=[], config=config) for f in firings]

@@ -76,11 +76,11 @@ def ks(reference: Any, current: Any) -> TestResult:
            "population stability index over reference-quantile bins; p-value from PSI*nm/(n+m) ~ chi2(bins-1)")
 def psi(reference: Any, current: Any, *, bins: int = 10) -> TestResult:
     ref, cur = _numeric(reference, "reference"), _numeric(current, "current")
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
-    n_bins = len(edges) + 1
-    if n_bins < 2:  # constant reference: one bin, everything equal or not
+    if np.ptp(ref) == 0:  # constant reference: no bins to speak of; equal or not
         same = bool(np.all(cur == ref[0]))
         return TestResult("psi", 0.0 if same else float("inf"), 1.0 if same else 0.0, 0.0 if same else float("inf"), "PSI")
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
+    n_bins = len(edges) + 1
     eps = 1e-4  # empty bins would make the log infinite
     p = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=n_bins) / len(ref) + eps
     q = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=n_bins) / len(cur) + eps
@@ -155,6 +155,20 @@ def exceedance(reference: Any, current: Any, *, quantile: float = 0.99) -> TestR
     above = int(np.sum(cur > threshold))
     result = stats.binomtest(above, len(cur), expected, alternative="greater")
     return TestResult("exceedance", float(above), float(result.pvalue), above / len(cur), "share above threshold")
+
+
+@stat_test("share", "categorical",
+           "binomial test of the share of True flags in current against the reference's share (at least 1%); "
+           "effect = the current share")
+def share(reference: Any, current: Any, *, floor: float = 0.01) -> TestResult:
+    ref = np.asarray(reference, dtype=bool).ravel()
+    cur = np.asarray(current, dtype=bool).ravel()
+    if not len(cur):
+        raise ValueError("share needs at least one current flag")
+    expected = min(max(float(ref.mean()) if len(ref) else 0.0, floor), 1.0)
+    hits = int(cur.sum())
+    result = stats.binomtest(hits, len(cur), expected, alternative="greater")
+    return TestResult("share", float(hits), float(result.pvalue), hits / len(cur), "share")
 
 
 @stat_test("chi2", "categorical", "chi-square test of homogeneity of the category mix; effect = Cramér's V")

@@ -26,7 +26,8 @@ from keepsight.service.annotations import from_dict, to_dict
 from keepsight.service.errors import NotFound, RevisionConflict, StateConflict
 from keepsight.storage.catalog import queries, writes
 from keepsight.storage.catalog.rows import new_uid, now
-from keepsight.storage.catalog.tables import annotations, samples
+from keepsight.storage.catalog.tables import annotations as annotation_rows
+from keepsight.storage.catalog.tables import samples
 
 Resolve = Literal["ours", "theirs"]
 
@@ -45,8 +46,8 @@ class CommitResult:
 
 
 def set_revision(conn: Connection, sample_id: int) -> int:
-    total = conn.execute(select(func.coalesce(func.sum(annotations.c.revision), 0))
-                         .where(annotations.c.sample_id == sample_id)).scalar_one()
+    total = conn.execute(select(func.coalesce(func.sum(annotation_rows.c.revision), 0))
+                         .where(annotation_rows.c.sample_id == sample_id)).scalar_one()
     return int(total)
 
 

@@ -19,6 +19,7 @@ from keepsight.service.commit import Resolve, commit_three_way
 from keepsight.service.context import ServiceContext
 from keepsight.service.errors import PermissionDenied, RevisionConflict, StateConflict
 from keepsight.service.matching import f1_against
+from keepsight.service.roles import DRAFT_EDIT_STATES
 from keepsight.service.store import accounts, library, work
 from keepsight.service.store.accounts import Principal
 from keepsight.service.store.catalog import active_sample
@@ -102,7 +103,7 @@ def set_deadline(ctx: ServiceContext, job: Job, deadline: datetime | None) -> No
 # -- the annotator's side --------------------------------------------------------------------
 
 def start(ctx: ServiceContext, job: Job, principal: Principal) -> None:
-    _require_assignee_or_staff(job, principal)
+    _require_assignee(job)
     if job.state == "in_progress":
         return
     with ctx.ds.transaction() as conn:
@@ -110,11 +111,9 @@ def start(ctx: ServiceContext, job: Job, principal: Principal) -> None:
             raise StateConflict(f"job {job.id} is {job.state}; only new or rejected jobs can be started")
 
 
-def _require_assignee_or_staff(job: Job, principal: Principal) -> None:
+def _require_assignee(job: Job) -> None:
     if job.assignee_id is None:
         raise StateConflict(f"job {job.id} is not assigned to anyone yet")
-    if principal.user_id != job.assignee_id and principal.role not in ("manager", "admin"):
-        raise PermissionDenied(f"job {job.id} is assigned to {job.assignee}")
 
 
 def read_draft(ctx: ServiceContext, item: Item) -> tuple[int, list[dict[str, Any]]]:
@@ -126,17 +125,13 @@ def read_draft(ctx: ServiceContext, item: Item) -> tuple[int, list[dict[str, Any
 def _check_editor(job: Job, item: Item, principal: Principal) -> None:
     if item.review == "accepted":
         raise StateConflict(f"image {item.sample_id} of job {job.id} was accepted: its annotations are in the catalog")
-    if principal.user_id == job.assignee_id:
-        if job.state not in OPEN_STATES:
-            raise StateConflict(f"job {job.id} is {job.state}: its annotator can edit it again only if it is rejected")
-    elif principal.role == "reviewer":
-        if job.state != "submitted":
-            raise StateConflict(f"job {job.id} is {job.state}: reviewers edit a job while it is submitted")
-    elif principal.role in ("manager", "admin"):
-        if job.state == "accepted":
-            raise StateConflict(f"job {job.id} is accepted")
-    else:
+    who = "assignee" if principal.user_id == job.assignee_id else principal.role
+    states = DRAFT_EDIT_STATES.get(who)
+    if states is None:
         raise PermissionDenied(f"job {job.id} is assigned to {job.assignee}")
+    if job.state not in states:
+        raise StateConflict(f"job {job.id} is {job.state}: {'its annotator' if who == 'assignee' else 'a ' + who} "
+                            f"edits it only while it is {' or '.join(sorted(states))}")
 
 
 def save_draft(ctx: ServiceContext, job: Job, item: Item, *, base_revision: int, annotations: list[dict[str, Any]],
@@ -162,7 +157,7 @@ def save_draft(ctx: ServiceContext, job: Job, item: Item, *, base_revision: int,
 
 
 def submit(ctx: ServiceContext, job: Job, principal: Principal) -> None:
-    _require_assignee_or_staff(job, principal)
+    _require_assignee(job)
     settings = ctx.settings
     with ctx.ds.transaction() as conn:
         if not work.set_job(conn, job.id, from_states=OPEN_STATES, state="submitted", submitted_at=now()):

@@ -46,7 +46,8 @@ def _as_rle(annotation: Annotation, height: int, width: int) -> dict[str, object
     hull = shapely.convex_hull(_shape(annotation, 1.0))
     if hull.area == 0:
         return array_to_mask(np.zeros((height, width), dtype=bool)).to_rle()
-    return polygon_to_mask(Polygon(np.asarray(hull.exterior.coords)[:-1]), height, width).to_rle()
+    return polygon_to_mask(Polygon(tuple((float(x), float(y)) for x, y in hull.exterior.coords[:-1])), height,
+                           width).to_rle()
 
 
 def iou_matrix(a: Sequence[Annotation], b: Sequence[Annotation], *, tolerance: float) -> np.ndarray:
@@ -58,8 +59,8 @@ def iou_matrix(a: Sequence[Annotation], b: Sequence[Annotation], *, tolerance: f
     if masks:
         from pycocotools import mask as mask_utils
 
-        size = next(x.geometry for x in [*a, *b] if isinstance(x.geometry, Mask))
-        h, w = size.height, size.width  # type: ignore[union-attr]
+        grid = next(x.geometry for x in [*a, *b] if isinstance(x.geometry, Mask))
+        h, w = grid.height, grid.width
         ra = [_as_rle(x, h, w) for x in a]
         rb = [_as_rle(x, h, w) for x in b]
         out = np.asarray(mask_utils.iou(ra, rb, [0] * len(rb)), dtype=np.float64).reshape(len(a), len(b))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Depends, Request
@@ -60,9 +61,7 @@ def authenticate(
     return principal
 
 
-def _aware(value: Any) -> Any:
-    from datetime import UTC
-
+def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 

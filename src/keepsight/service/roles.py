@@ -59,3 +59,12 @@ POLICY: dict[str, Rule] = {
     "uploads.write": Rule(STAFF, "upload images"),
     "exports.create": Rule(STAFF, "export the dataset"),
 }
+
+# Who may change a job image's draft in which job state (the role check above comes first):
+# its annotator while working on it, reviewers while it waits for review, staff until accepted.
+DRAFT_EDIT_STATES: dict[str, frozenset[str]] = {
+    "assignee": frozenset({"new", "in_progress", "rejected"}),
+    "reviewer": frozenset({"submitted"}),
+    "manager": frozenset({"new", "in_progress", "rejected", "submitted"}),
+    "admin": frozenset({"new", "in_progress", "rejected", "submitted"}),
+}

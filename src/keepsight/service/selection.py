@@ -8,7 +8,7 @@ Queries (``kind``):
 * ``audit`` — the images behind the findings of a saved audit run (optionally some checks
   or severities only);
 * ``drift`` — the images the drift monitor selected (their ids and/or paths);
-* ``since_version`` — images added since a dataset version (needs ``keepsight.versions``).
+* ``since_version`` — images added since a dataset version (``keepsight.versions``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from sqlalchemy import Connection, select
 from keepsight.dataset import Dataset
 from keepsight.errors import DatasetError
 from keepsight.model.annotation import normalize_split
-from keepsight.storage.catalog.tables import annotations, samples
+from keepsight.storage.catalog.tables import annotations as annotation_rows
+from keepsight.storage.catalog.tables import samples
 
 
 class _Query(BaseModel):
@@ -60,7 +61,7 @@ class DriftQuery(_Query):
 
 class SinceVersionQuery(_Query):
     kind: Literal["since_version"] = "since_version"
-    version: str
+    version: str = Field(..., description="a version label (v3) or 'latest'")
 
 
 TaskQuery = Annotated[SamplesQuery | SplitQuery | UnannotatedQuery | AuditQuery | DriftQuery | SinceVersionQuery,
@@ -75,8 +76,8 @@ def resolve(ds: Dataset, query: Any) -> list[int]:
         if isinstance(query, SplitQuery):
             return _ids(conn, select(samples.c.id).where(samples.c.split == normalize_split(query.split)))
         if isinstance(query, UnannotatedQuery):
-            live = select(annotations.c.id).where(annotations.c.sample_id == samples.c.id,
-                                                  annotations.c.deleted.is_(False)).exists()
+            live = select(annotation_rows.c.id).where(annotation_rows.c.sample_id == samples.c.id,
+                                                  annotation_rows.c.deleted.is_(False)).exists()
             stmt = select(samples.c.id).where(~live)
             if query.split:
                 stmt = stmt.where(samples.c.split == normalize_split(query.split))
@@ -131,15 +132,7 @@ def _audit_samples(ds: Dataset, query: AuditQuery) -> set[int]:
 
 
 def _version_sample_ids(ds: Dataset, label: str) -> set[int]:
-    """The sample ids a dataset version holds (through ``keepsight.versions`` when it is installed)."""
-    try:
-        from keepsight.versions import api as versions_api
-    except ImportError:
-        raise DatasetError("dataset versions are not available in this keepsight installation; "
-                           "select the images another way (samples, split, unannotated)") from None
-    return versions_sample_ids(versions_api, ds, label)
+    """The sample ids a dataset version holds (``v3``, ``3`` or ``latest``)."""
+    from keepsight.versions.api import load_manifest
 
-
-def versions_sample_ids(versions_api: Any, ds: Dataset, label: str) -> set[int]:
-    manifest = versions_api.load_manifest(ds, label)
-    return {int(s["id"]) for s in manifest["samples"]}
+    return {entry.id for entry in load_manifest(ds, label).entries}

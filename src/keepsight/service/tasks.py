@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -17,6 +16,7 @@ from keepsight.service.context import ServiceContext
 from keepsight.service.errors import StateConflict
 from keepsight.service.merge import merge_by_vote
 from keepsight.service.planning import OpenJob, assign_by_load, choose_consensus, plan_jobs
+from keepsight.service.schemas import Stamp
 from keepsight.service.store import accounts, library, work
 from keepsight.service.store.catalog import snapshots
 from keepsight.storage.catalog.rows import new_uid
@@ -28,7 +28,7 @@ class TaskSpec(BaseModel):
     description: str = ""
     query: selection.TaskQuery
     job_size: int | None = Field(None, ge=1, description="images per job (default: service.job_size)")
-    deadline: datetime | None = None
+    deadline: Stamp | None = None
     consensus_share: float = Field(0.0, ge=0.0, le=1.0, description="share of the images labelled blind by several")
     consensus_annotators: int = Field(2, ge=2, le=20, description="annotators per consensus image")
     gold_per_job: int = Field(0, ge=0, le=1000, description="gold images (known answers) mixed into each job")

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from keepsight.checks._defects import good_classes
 from keepsight.checks.base import Check, CheckParams, CheckResult, Finding, Severity, Skip
 from keepsight.checks.context import AuditContext
 
@@ -21,7 +22,8 @@ class ClassCountsParams(CheckParams):
     """``min_images`` 10: the fewest images of a class that still leave a few for each of train, val and test
     after a 70/15/15 split. ``max_ratio`` 10: the largest class over this class; at ten to one, plain
     training sees the small class too rarely to learn it (re-weighting, over-sampling or more data needed).
-    Classes of the label book that no image has are reported as having 0 images."""
+    Classes of the label book that no image has are reported as having 0 images; classes marked
+    ``is_defect: false`` (a ``good`` tag) are left out of the imbalance comparison."""
 
     min_images: int = Field(10, ge=1, description="images a class needs (fewer: warning)")
     max_ratio: float = Field(10.0, gt=1, description="largest class / this class above which: imbalance (info)")
@@ -48,7 +50,11 @@ class ClassCounts(Check):
         if not images:
             raise Skip("no classes")
         counts = {label: len(ids) for label, ids in images.items()}
-        largest_label, largest = max(counts.items(), key=lambda kv: kv[1])
+        # Imbalance is judged among the classes that are not marked good: good parts outnumber every defect
+        # in most datasets, and that is no reason to re-weight.
+        goods = good_classes(ctx)
+        compared = {label: n for label, n in counts.items() if label not in goods} or counts
+        largest_label, largest = max(compared.items(), key=lambda kv: kv[1])
         findings: list[Finding] = []
         for label, n in sorted(counts.items(), key=lambda kv: kv[1]):
             examples = images[label][:EXAMPLES]
@@ -61,7 +67,7 @@ class ClassCounts(Check):
                     paths=[ctx.by_id[i].path for i in examples], label=label,
                     score=float(self.params.min_images - n), evidence=evidence,
                 ))
-            elif largest / n >= self.params.max_ratio:
+            elif label in compared and largest / n >= self.params.max_ratio:
                 findings.append(self.finding(
                     f"class {label!r} has {n} images, {largest / n:.0f} times fewer than {largest_label!r} ({largest})",
                     severity="info", samples=examples, paths=[ctx.by_id[i].path for i in examples], label=label,

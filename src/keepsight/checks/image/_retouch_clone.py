@@ -6,8 +6,8 @@ in two hash tables shifted by half a step (so near-equal blocks on a step bounda
 pairs in one bucket, far enough apart, whose pixels agree within ``max_diff`` gray levels are
 *matches*. A clone-stamp leaves many matches with one common offset whose blocks form a
 connected patch; natural texture never matches at the pixel level because its noise differs.
-Flat blocks are left out (any two flat blocks match), and so are blocks that match at several
-offsets (periodic structures such as rows of PCB pads repeat, a pasted patch has one source).
+Flat blocks are left out (any two flat blocks match), and blocks that match at several offsets
+count less (periodic structures such as rows of PCB pads repeat; a pasted patch has one source).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 
 BLOCK = 8
-WORK_SIDE = 768
+WORK_SIDE = 1280
 _MIX = np.array([1, 1_000_003, 998_244_353, 2_147_483_647, 40_503, 1_299_709, 15_485_863, 32_452_843,
                  49_979_687, 67_867_967], dtype=np.int64)
+_PROJECTION = np.random.default_rng(8).standard_normal((BLOCK, BLOCK)).astype(np.float32)
 _ZIGZAG = [(0, 0), (0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0)]
 
 
@@ -32,6 +33,7 @@ class Clone:
     target: tuple[int, int, int, int]
     offset: tuple[int, int]
     blocks: int  # matched block pairs with this offset in the connected patch
+    unique: float  # the same, each pair weighted by 1 / the number of offsets its blocks match at
     diff: float  # mean absolute pixel difference of the matched blocks (gray levels)
 
 
@@ -53,8 +55,9 @@ def _dct_basis() -> np.ndarray:
     return basis.astype(np.float32)
 
 
-def block_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features (N, 10) low-frequency DCT, block std (N,), block top-left (N, 2) as y, x) at stride 1.
+def block_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features (N, 10) low-frequency DCT, block std (N,), block top-left (N, 2) as y, x, a random
+    projection of the block's pixels (N,)) for every block at stride 1.
 
     Each DCT coefficient of every block at once is one correlation of the image with that basis
     function (cv2.filter2D anchored at the block's top-left), far cheaper than per-block transforms."""
@@ -68,32 +71,29 @@ def block_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     mean = cv2.boxFilter(g, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww]
     sq = cv2.boxFilter(g * g, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww]
     std = np.sqrt(np.maximum(sq - mean * mean, 0.0)).ravel()
+    projection = cv2.filter2D(g, cv2.CV_32F, _PROJECTION, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww]
     ys, xs = np.divmod(np.arange(hh * ww), ww)
-    return feats, std, np.stack([ys, xs], axis=1)
+    return feats, std, np.stack([ys, xs], axis=1), projection.ravel()
 
 
-def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of rows with equal keys, from buckets of at most ``max_bucket`` rows."""
+def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs of rows with equal keys: rows sorted by (key, ``order_key``), each paired with the next
+    ``lags`` rows of its bucket. Small buckets give all their pairs; in big ones (a straight edge repeats
+    along its whole length) a block meets the blocks whose pixels project closest to its own."""
     mixed = (keys.astype(np.int64) * _MIX[: keys.shape[1]]).sum(axis=1)  # one int64 per row (wraps: a hash)
-    _, inverse, counts = np.unique(mixed, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    usable = (counts[inverse] >= 2) & (counts[inverse] <= max_bucket)
-    idx = np.flatnonzero(usable)
-    order = idx[np.argsort(inverse[idx], kind="stable")]
-    groups = inverse[order]
+    order = np.lexsort((order_key, mixed))
+    groups = mixed[order]
     firsts, seconds = [], []
-    for lag in range(1, max_bucket):
+    for lag in range(1, lags + 1):
         same = groups[lag:] == groups[:-lag]
         firsts.append(order[:-lag][same])
         seconds.append(order[lag:][same])
-    if not firsts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
-                max_diff: float = 3.5, diff_ratio: float = 0.7, min_shift: float = 16.0, min_blocks: int = 40,
-                max_bucket: int = 16, jpeg_grid: bool = True) -> list[Clone]:
+                max_diff: float = 3.5, diff_ratio: float = 0.7, min_shift: float = 16.0,
+                min_unique: float = 20.0, lags: int = 8, jpeg_grid: bool = True, join: int = 8) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
     Blocks are hashed by their mean (``dc_step``) and their AC pattern normalised by the block's
@@ -109,16 +109,16 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     land off the grid in at least one direction; the others are missed)."""
     if min(gray.shape) < 4 * BLOCK:
         return []
-    feats, std, pos = block_features(gray)
+    feats, std, pos, projection = block_features(gray)
     textured = np.flatnonzero(std >= min_std)
-    if len(textured) < min_blocks:
+    if len(textured) < min_unique:
         return []
     f = feats[textured]
     scaled = np.concatenate([f[:, :1] / dc_step, f[:, 1:] / (BLOCK * std[textured, None] * step)], axis=1)
     pairs_i, pairs_j = [], []
     for shift in (0.0, 0.5):
         keys = np.floor(scaled + shift).astype(np.int32)
-        i, j = _bucket_pairs(keys, max_bucket)
+        i, j = _bucket_pairs(keys, projection[textured], lags)
         pairs_i.append(textured[i])
         pairs_j.append(textured[j])
     i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
@@ -128,7 +128,7 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     if jpeg_grid:
         on_grid = (delta[:, 0] % 8 == 0) & (delta[:, 1] % 8 == 0)
         i, j, delta = i[~on_grid], j[~on_grid], delta[~on_grid]
-    if len(i) < min_blocks:
+    if len(i) < min_unique:
         return []
     # pixel-level check of the candidate pairs
     h, w = gray.shape
@@ -142,44 +142,43 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     delta = np.where(flip[:, None], -delta, delta)
     keyed = np.unique(i.astype(np.int64) * len(pos) + j, return_index=True)[1]
     i, j, delta, diff = i[keyed], j[keyed], delta[keyed], diff[keyed]
-    if len(i) < min_blocks:
+    if len(i) < min_unique:
         return []
-    # blocks matched at several distinct offsets (seen from the block: partner = block + offset) are
-    # periodic structure; a pasted patch's blocks have one partner each (its source, or its copy)
+    # a block that matches at several distinct offsets (seen from the block: partner = block + offset)
+    # is periodic structure (a straight edge, a row of pads): each of its matches counts 1 / (number of
+    # offsets). A pasted patch's blocks have one partner each (its source, or its copy) and count fully.
     ends = np.concatenate([i, j])
-    seen = np.concatenate([delta, -delta])
-    lo = np.full((len(pos), 2), 1 << 20, np.int64)
-    hi = np.full((len(pos), 2), -(1 << 20), np.int64)
-    np.minimum.at(lo, ends, seen)
-    np.maximum.at(hi, ends, seen)
-    spread = (hi - lo).max(axis=1)
-    single = (spread[i] <= 2) & (spread[j] <= 2)
-    i, j, delta, diff = i[single], j[single], delta[single], diff[single]
+    seen = np.concatenate([delta, -delta]) // 3
+    distinct = np.unique(ends.astype(np.int64) * (1 << 24) + (seen[:, 0] + 4096) * 8192 + (seen[:, 1] + 4096))
+    partners = np.bincount((distinct >> 24).astype(np.int64), minlength=len(pos))
+    weight = 1.0 / np.maximum(partners[i], partners[j])
     found: list[Clone] = []
-    offsets, votes = np.unique(delta, axis=0, return_counts=True)
+    offsets, inverse = np.unique(delta, axis=0, return_inverse=True)
+    votes = np.bincount(inverse.ravel(), weights=weight)
     for k in np.argsort(-votes):
-        if votes[k] < min_blocks:
+        if votes[k] < min_unique / 2:
             break
         sel = np.flatnonzero(np.all(np.abs(delta - offsets[k]) <= 1, axis=1))
-        patch = _largest_patch(pos[j[sel]], (h, w))
-        if len(patch) < min_blocks:
-            continue
+        patch = _largest_patch(pos[j[sel]], (h, w), join)
         sel = sel[patch]
+        unique = float(weight[sel].sum())
+        if unique < min_unique:
+            continue
         src, dst = pos[i[sel]], pos[j[sel]]
         clone = Clone(
             source=_box(src), target=_box(dst), offset=(int(offsets[k][1]), int(offsets[k][0])),
-            blocks=len(sel), diff=float(diff[sel].mean()),
+            blocks=len(sel), unique=unique, diff=float(diff[sel].mean()),
         )
         if not any(_same(clone, c) for c in found):
             found.append(clone)
     return found
 
 
-def _largest_patch(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Indices of the points forming the largest 8-connected patch (block top-lefts on the pixel grid)."""
+def _largest_patch(points: np.ndarray, shape: tuple[int, int], join: int) -> np.ndarray:
+    """Indices of the points forming the largest patch (block top-lefts closer than ``join`` pixels connect)."""
     grid = np.zeros(shape, np.uint8)
     grid[points[:, 0], points[:, 1]] = 1
-    grid = cv2.dilate(grid, np.ones((3, 3), np.uint8))
+    grid = cv2.dilate(grid, np.ones((2 * join + 1, 2 * join + 1), np.uint8))
     n, labels = cv2.connectedComponents(grid, connectivity=8)
     if n <= 1:
         return np.zeros(0, np.int64)

@@ -1,5 +1,7 @@
 """labels.ng_without_regions: images said to show a defect that carry no region, in a region-annotated dataset.
 
+"Said to show a defect": verdict NG, or (without a verdict) a tag of a defect class.
+
 A detector or segmenter trains on such an image as if it showed nothing: the defect becomes background,
 and the model is taught to ignore it.
 """
@@ -41,8 +43,8 @@ class NgWithoutRegions(Check):
             if ctx.regions(s.id):
                 continue
             tags = sorted({a.label for a in ctx.annotations.get(s.id, []) if a.label in defects})
-            if s.verdict != "NG" and not tags:
-                continue
+            if s.verdict != "NG" and (s.verdict == "OK" or not tags):
+                continue  # a stated verdict OK outweighs a tag (folder layouts tag good images with their folder)
             said = " and ".join(part for part in (
                 "verdict NG" if s.verdict == "NG" else "", f"tagged {', '.join(tags)}" if tags else "") if part)
             findings.append(self.finding(

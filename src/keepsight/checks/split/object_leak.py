@@ -52,7 +52,8 @@ class ObjectLeak(Check):
             indirect = [(a, b) for a, b in cross if (min(a.id, b.id), max(a.id, b.id)) not in direct]
             if not indirect:
                 continue
-            involved = sorted({s.id: s for pair in cross for s in pair}.values(), key=lambda s: (s.split, s.path))
+            involved = sorted({s.id: s for pair in cross for s in pair}.values(),
+                              key=lambda s: (EVALUATED.index(s.split), s.path))
             per_split = _count_splits(involved)
             findings.append(self.finding(
                 f"one object ({len(group.samples)} captures) is in "

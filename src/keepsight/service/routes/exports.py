@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -50,6 +51,4 @@ def download_export(export_id: str, expires: int = Query(...), signature: str = 
 
 
 def _b64(hex_digest: str) -> str:
-    import base64
-
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from keepsight.service import jobs
@@ -28,7 +30,7 @@ from keepsight.service.store.accounts import Principal
 
 router = APIRouter(tags=["jobs"])
 
-CONFLICT = {409: {"model": ConflictOut, "description": "saved by someone else since base_revision"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ConflictOut, "description": "saved by someone else since base_revision"}}
 
 
 @router.get("/jobs", response_model=list[JobOut])

@@ -12,7 +12,7 @@ from keepsight.service.context import ServiceContext, get_context
 from keepsight.service.errors import NotFound
 from keepsight.service.policy import allow
 from keepsight.service.routes.media import IMAGE_RESPONSES, image_response
-from keepsight.service.schemas import ClassPageOut, ClassPatch, ExampleIn, ExampleOut, LabelBookOut, Ok
+from keepsight.service.schemas import AttributeOut, ClassPageOut, ClassPatch, ExampleIn, ExampleOut, LabelBookOut, Ok
 from keepsight.service.store import catalog, library
 from keepsight.service.store.accounts import Principal
 from keepsight.storage.catalog import queries, writes
@@ -41,7 +41,7 @@ def _page(spec: ClassSpec, examples: list[dict[str, Any]]) -> ClassPageOut:
     return ClassPageOut(
         name=spec.name, description=spec.description, kinds=kinds, tools=[t for k in kinds for t in TOOLS[k]],
         orientation=spec.orientation, orientation_rule=ORIENTATION_RULES[spec.orientation], colour=spec.colour,
-        is_defect=spec.is_defect, attributes={k: v.model_dump() for k, v in spec.attributes.items()},
+        is_defect=spec.is_defect, attributes={k: AttributeOut(**v.model_dump()) for k, v in spec.attributes.items()},
         examples=[e for e in mine if not e.counter], counter_examples=[e for e in mine if e.counter])
 
 

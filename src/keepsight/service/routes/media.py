@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request, Response
 
 from keepsight.model.annotation import Sample
@@ -9,7 +11,7 @@ from keepsight.service.context import ServiceContext
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp", "TIFF": "image/tiff",
                "WEBP": "image/webp", "GIF": "image/gif"}
-IMAGE_RESPONSES = {200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
                          "description": "the image bytes (verified against their sha256)"}}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query
 
 from keepsight.service.context import ServiceContext, get_context
@@ -14,7 +16,7 @@ from keepsight.service.store.accounts import Principal
 router = APIRouter(tags=["users"])
 
 
-def _out(row: dict) -> UserOut:  # type: ignore[type-arg]
+def _out(row: dict[str, Any]) -> UserOut:
     return UserOut(id=row["id"], name=row["name"], role=row["role"], active=row["active"], created_at=row["created_at"])
 
 

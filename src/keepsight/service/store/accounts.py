@@ -46,7 +46,7 @@ def create_user(conn: Connection, *, name: str, password_hash: str | None, role:
         raise DatasetError(f"user {name!r} already exists")
     at = now()
     user_id = int(conn.execute(insert(svc_users).values(
-        name=name, password_hash=password_hash, active=True, created_at=at)).inserted_primary_key[0])
+        name=name, password_hash=password_hash, active=True, created_at=at).returning(svc_users.c.id)).scalar_one())
     conn.execute(insert(svc_memberships).values(user_id=user_id, dataset=dataset, role=check_role(role), created_at=at))
     return user_id
 
@@ -105,7 +105,7 @@ def issue_token(conn: Connection, user_id: int, *, name: str, kind: str, lifetim
     expires = at + lifetime if lifetime is not None else None
     token_id = int(conn.execute(insert(svc_api_tokens).values(
         user_id=user_id, name=name[:128], kind=kind, token_hash=token_hash(token), created_at=at, expires_at=expires,
-        last_used_at=None, revoked=False)).inserted_primary_key[0])
+        last_used_at=None, revoked=False).returning(svc_api_tokens.c.id)).scalar_one())
     return token_id, token, expires
 
 

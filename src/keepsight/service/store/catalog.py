@@ -11,7 +11,8 @@ from keepsight.model.annotation import Sample
 from keepsight.service.annotations import to_dict
 from keepsight.service.errors import NotFound
 from keepsight.storage.catalog.rows import annotation_from_row, sample_from_row
-from keepsight.storage.catalog.tables import annotations, samples
+from keepsight.storage.catalog.tables import annotations as annotation_rows
+from keepsight.storage.catalog.tables import samples
 
 
 def active_sample(conn: Connection, sample_id: int) -> Sample:
@@ -31,8 +32,8 @@ def page_of_samples(conn: Connection, *, after: int, limit: int, split: str | No
 def annotation_counts(conn: Connection, sample_ids: list[int]) -> dict[int, int]:
     if not sample_ids:
         return {}
-    rows = conn.execute(select(annotations.c.sample_id, func.count()).where(
-        annotations.c.sample_id.in_(sample_ids), annotations.c.deleted.is_(False)).group_by(annotations.c.sample_id))
+    rows = conn.execute(select(annotation_rows.c.sample_id, func.count()).where(
+        annotation_rows.c.sample_id.in_(sample_ids), annotation_rows.c.deleted.is_(False)).group_by(annotation_rows.c.sample_id))
     return {int(s): int(n) for s, n in rows}
 
 
@@ -42,8 +43,8 @@ def snapshots(conn: Connection, sample_ids: list[int]) -> dict[int, list[dict[st
     ids = sorted(set(sample_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        rows = conn.execute(select(annotations).where(annotations.c.sample_id.in_(chunk), annotations.c.deleted.is_(False))
-                            .order_by(annotations.c.id)).mappings()
+        rows = conn.execute(select(annotation_rows).where(annotation_rows.c.sample_id.in_(chunk), annotation_rows.c.deleted.is_(False))
+                            .order_by(annotation_rows.c.id)).mappings()
         for row in rows:
             out[int(row["sample_id"])].append(to_dict(annotation_from_row(row)))
     return {s: out.get(s, []) for s in ids}

@@ -51,7 +51,7 @@ def add_example(conn: Connection, *, class_name: str, sample_id: int, counter: b
         raise DatasetError(f"sample {sample_id} is already an example of {class_name!r} (example {exists[0]})")
     return int(conn.execute(insert(svc_class_examples).values(
         class_name=class_name, sample_id=sample_id, counter=counter, note=note, added_by=by,
-        added_at=now())).inserted_primary_key[0])
+        added_at=now()).returning(svc_class_examples.c.id)).scalar_one())
 
 
 def get_example(conn: Connection, example_id: int) -> dict[str, Any]:

@@ -74,7 +74,8 @@ def _item(row: Any) -> Item:
 # -- tasks --------------------------------------------------------------------------------
 
 def insert_task(conn: Connection, values: dict[str, Any]) -> int:
-    return int(conn.execute(insert(svc_tasks).values(**values, state="open", created_at=now())).inserted_primary_key[0])
+    return int(conn.execute(insert(svc_tasks).values(**values, state="open", created_at=now())
+                            .returning(svc_tasks.c.id)).scalar_one())
 
 
 def insert_jobs(conn: Connection, task_id: int, planned: list[list[PlannedItem]], *, deadline: datetime | None,
@@ -85,7 +86,7 @@ def insert_jobs(conn: Connection, task_id: int, planned: list[list[PlannedItem]]
     for position, items in enumerate(planned):
         job_id = int(conn.execute(insert(svc_jobs).values(
             task_id=task_id, position=position, assignee_id=None, state="new", deadline=deadline, comment=None,
-            created_at=at, updated_at=at)).inserted_primary_key[0])
+            created_at=at, updated_at=at).returning(svc_jobs.c.id)).scalar_one())
         job_ids.append(job_id)
         rows = [{"job_id": job_id, "sample_id": item.sample_id, "position": index, "role": item.role,
                  "review": "pending", "review_comment": None, "gold_score": None, "committed_at": None}

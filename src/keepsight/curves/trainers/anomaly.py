@@ -1,0 +1,107 @@
+"""Built-in anomaly detectors trained on good images only: CPU only, nothing downloaded.
+
+* ``anomaly-knn`` (the default): PatchCore-like. Every good training image gives local patch
+  vectors (brightness-normalised mean, spread and gradient energy of 8x8-pixel cells with their
+  3x3 neighbourhood, on a gray decode at ``side`` pixels); they form a memory bank (randomly
+  subsampled to ``bank`` vectors). An image's anomaly score is the largest distance of any of its
+  patches to its nearest neighbour in the bank. Works on unaligned images (patches are compared
+  wherever they are). Limits: hand-made patch features, not a pretrained network's, so subtle
+  defects that change neither brightness nor texture go unseen; defects smaller than a cell at
+  the decode size are blurred away.
+* ``anomaly-template``: a golden template with a per-pixel Gaussian: images resized to
+  ``side`` x ``side``, per-pixel mean and standard deviation of the good images; the score is
+  the largest smoothed z-score. Only meaningful for **aligned** images (fixed camera, fixed
+  part position); on unaligned images it measures misalignment, not defects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import faiss
+import numpy as np
+
+from keepsight.curves.items import CurveItem
+from keepsight.curves.trainers.base import PredictingTrainer, Progress
+from keepsight.curves.trainers.features import decode_gray, patch_features
+from keepsight.dataset import Dataset
+from keepsight.errors import DatasetError, ImageError
+
+
+class PatchKnnAnomaly(PredictingTrainer):
+    name = "anomaly-knn"
+    task = "anomaly"
+
+    def __init__(self, *, side: int = 192, cell: int = 8, bank: int = 40_000) -> None:
+        self.side, self.cell, self.bank_size = side, cell, bank
+        self.patches: dict[str, np.ndarray] = {}
+        self.index: faiss.Index | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"version": 1, "side": self.side, "cell": self.cell, "bank": self.bank_size}
+
+    def prepare(self, ds: Dataset, items: Sequence[CurveItem], progress: Progress | None = None) -> None:
+        digests = list(dict.fromkeys(i.digest for i in items))
+        for n, digest in enumerate(digests, 1):
+            try:
+                self.patches[digest] = patch_features(decode_gray(ds.blobs.get(digest), self.side), self.cell)
+            except ValueError as exc:
+                raise ImageError(str(exc), element=f"blob {digest}") from None
+            if progress:
+                progress(n, len(digests))
+
+    def fit(self, train: Sequence[CurveItem], *, seed: int) -> None:
+        bank = np.concatenate([self.patches[i.digest] for i in train])
+        if len(bank) > self.bank_size:
+            bank = bank[np.random.default_rng(seed).choice(len(bank), self.bank_size, replace=False)]
+        index = faiss.IndexFlatL2(bank.shape[1])
+        index.add(np.ascontiguousarray(bank, dtype=np.float32))
+        self.index = index
+
+    def predict(self, items: Sequence[CurveItem]) -> list[float]:
+        if self.index is None:
+            raise DatasetError("the anomaly model is not trained")
+        scores = []
+        for item in items:
+            distances, _ = self.index.search(np.ascontiguousarray(self.patches[item.digest]), 1)
+            scores.append(float(np.sqrt(np.maximum(distances[:, 0], 0.0)).max()))
+        return scores
+
+
+class TemplateAnomaly(PredictingTrainer):
+    name = "anomaly-template"
+    task = "anomaly"
+
+    def __init__(self, *, side: int = 128, blur: float = 2.0) -> None:
+        self.side, self.blur = side, blur
+        self.images: dict[str, np.ndarray] = {}
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"version": 1, "side": self.side, "blur": self.blur}
+
+    def prepare(self, ds: Dataset, items: Sequence[CurveItem], progress: Progress | None = None) -> None:
+        digests = list(dict.fromkeys(i.digest for i in items))
+        for n, digest in enumerate(digests, 1):
+            gray = decode_gray(ds.blobs.get(digest), self.side * 2)
+            self.images[digest] = cv2.resize(gray, (self.side, self.side), interpolation=cv2.INTER_AREA).astype(np.float32)
+            if progress:
+                progress(n, len(digests))
+
+    def fit(self, train: Sequence[CurveItem], *, seed: int) -> None:
+        stack = np.stack([self.images[i.digest] for i in train])
+        self.mean = stack.mean(0)
+        # A floor on the spread: with few images, or flat regions, a tiny std would turn noise into anomalies.
+        self.std = np.maximum(stack.std(0), 2.0 + 0.05 * float(stack.std()))
+
+    def predict(self, items: Sequence[CurveItem]) -> list[float]:
+        if self.mean is None or self.std is None:
+            raise DatasetError("the template is not trained")
+        scores = []
+        for item in items:
+            z = np.abs(self.images[item.digest] - self.mean) / self.std
+            scores.append(float(cv2.GaussianBlur(z, (0, 0), self.blur).max()))
+        return scores
