@@ -18,13 +18,13 @@ from tests.drift import synth
 TRAIN = 40
 
 
-def write_training(folder: Path, seed: int = 1) -> Path:
+def write_training(folder: Path, seed: int = 1, prefix: str = "train") -> Path:
     """Training captures, filed under class folders so the samples carry labels."""
     rng = np.random.default_rng(seed)
     scene = synth.world(0)
     for k in range(TRAIN):
         label = "scratch" if k % 4 == 0 else "ok"
-        path = folder / label / f"train_{k:03d}.png"
+        path = folder / label / f"{prefix}_{k:03d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(path), cv2.cvtColor(synth.capture(scene, rng), cv2.COLOR_RGB2BGR))
     return folder

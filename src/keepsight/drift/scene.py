@@ -22,6 +22,9 @@ import numpy as np
 
 SCENE_MIN_QUALITY = 0.5  # median ECC correlation of training images below this: no common scene
 ASPECT_TOLERANCE = 0.05  # images framed differently from the scene are not registered
+# A camera that moved further than this shows another view: treat the fit as a failed match.
+MAX_SCALE_CHANGE = 0.25
+MAX_ROTATION = 20.0
 _ANCHOR_SIDE = 64
 _ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-4)
 
@@ -93,13 +96,16 @@ def register(scene: np.ndarray, image: np.ndarray) -> Registration:
     rotation_matrix = u @ vt  # nearest rotation (polar decomposition) to the affine part
     centre = np.array([ref.shape[1] / 2.0, ref.shape[0] / 2.0])
     moved = linear @ centre + warp[:, 2] - centre
-    return Registration(
+    reg = Registration(
         dx=float(moved[0]),
         dy=float(moved[1]),
         rotation=float(-np.degrees(np.arctan2(rotation_matrix[1, 0], rotation_matrix[0, 0]))),
         scale=float(np.sqrt(abs(np.linalg.det(linear)))),
         quality=float(quality),
     )
+    if abs(reg.scale - 1.0) > MAX_SCALE_CHANGE or abs(reg.rotation) > MAX_ROTATION:
+        return FAILED
+    return reg
 
 
 def registered_floor(qualities: np.ndarray) -> float:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
 from keepsight.errors import DatasetError
 from keepsight.model.annotation import Annotation
@@ -45,6 +46,8 @@ def create_task(ctx: ServiceContext, spec: TaskSpec, *, by: str) -> int:
     consensus = choose_consensus(sample_ids, spec.consensus_share, rng)
     job_size = spec.job_size or ctx.settings.job_size
     with ctx.ds.transaction() as conn:
+        if spec.assign == "load":
+            _assignment_pool(conn, ctx.dataset_key, spec.annotators)  # refuse before anything is made
         gold_pool = list(library.gold_answers(conn))
         planned = plan_jobs(sample_ids, job_size=job_size, consensus=consensus, copies=spec.consensus_annotators,
                             gold_pool=gold_pool, gold_per_job=spec.gold_per_job, rng=rng)
@@ -62,24 +65,30 @@ def create_task(ctx: ServiceContext, spec: TaskSpec, *, by: str) -> int:
     return task_id
 
 
+def _assignment_pool(conn: Connection, dataset: str, names: list[str]) -> list[dict[str, Any]]:
+    """The users jobs may go to: ``names`` (none disabled or a viewer), or every active annotator."""
+    members = accounts.list_users(conn, dataset)
+    if names:
+        by_name = {m["name"]: m for m in members}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise DatasetError(f"no users {unknown} in this dataset")
+        pool = [by_name[n] for n in names]
+        idle = [m["name"] for m in pool if not m["active"] or m["role"] == "viewer"]
+        if idle:
+            raise DatasetError(f"users {idle} are disabled or viewers and cannot take jobs")
+    else:
+        pool = [m for m in members if m["active"] and m["role"] == "annotator"]
+    if not pool:
+        raise DatasetError("there is no active annotator to assign jobs to; add one with POST /users")
+    return pool
+
+
 def assign_task(ctx: ServiceContext, task_id: int, names: list[str]) -> dict[str, Any]:
     """Give the task's unassigned new jobs to the least-loaded annotators (or to ``names`` only)."""
     with ctx.ds.transaction() as conn:
         work.lock_task(conn, task_id)
-        members = accounts.list_users(conn, ctx.dataset_key)
-        if names:
-            by_name = {m["name"]: m for m in members}
-            unknown = [n for n in names if n not in by_name]
-            if unknown:
-                raise DatasetError(f"no users {unknown} in this dataset")
-            pool = [by_name[n] for n in names]
-            idle = [m["name"] for m in pool if not m["active"] or m["role"] == "viewer"]
-            if idle:
-                raise DatasetError(f"users {idle} are disabled or viewers and cannot take jobs")
-        else:
-            pool = [m for m in members if m["active"] and m["role"] == "annotator"]
-        if not pool:
-            raise DatasetError("there is no active annotator to assign jobs to; add one with POST /users")
+        pool = _assignment_pool(conn, ctx.dataset_key, names)
         jobs = [j for j in work.list_jobs(conn, task_id=task_id, state="new") if j.assignee_id is None]
         counts = work.item_counts(conn, [j.id for j in jobs])
         consensus = work.consensus_samples_of_jobs(conn, [j.id for j in jobs])

@@ -7,7 +7,7 @@ against the dataset. Threshold: that z-score. A small cluster of strays (three p
 stays visible as long as it is smaller than k.
 
 Why not the VLAD vectors of the same-object engine: ORB words describe keypoints, not scenes. On the
-steel textures of NEU-DET, photos of PCBs, ball screws and street scenes came out *closer* to the
+steel textures of NEU-DET, images of a PCB, a ball screw and magnetic tiles came out *closer* to the
 dataset than its own images (docs/checks.md has the numbers).
 """
 
