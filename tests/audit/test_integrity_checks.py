@@ -49,10 +49,10 @@ def test_clean_images_are_readable(tmp_path: Path) -> None:
         assert run_check(ds, "integrity.missing_file").findings == []
 
 
-def test_missing_images_are_reported_until_they_are_imported(tmp_path: Path) -> None:
+def test_missing_images_are_reported_until_they_are_imported(tmp_path: Path, catalog_url: str) -> None:
     records = [{"image": "here.png"}, {"image": "gone/away.png", "absent": True,
                                        "annotations": [{"kind": "box", "label": "dent", "geometry": [1, 1, 9, 9]}]}]
-    with dataset_from(tmp_path, records, skip_bad=True) as ds:
+    with dataset_from(tmp_path, records, skip_bad=True, catalog=catalog_url) as ds:
         result = run_check(ds, "integrity.missing_file")
         [finding] = result.findings
         assert finding.paths == ["gone/away.png"] and finding.severity == "error"

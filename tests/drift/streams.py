@@ -136,3 +136,42 @@ def write_training_folder(shared: Path, folder: Path) -> Path:
 DRIFT_PHASES = [Phase(STABLE, 60), Phase(DARKER, 50), Phase(STABLE, 30), Phase(CAMERA, 50), Phase(STABLE, 30),
                 Phase(BLUR, 50), Phase(STABLE, 30), Phase(NEW_PART, 50)]
 CONTROL_PHASES = [Phase(STABLE, 300)]
+
+
+def score(windows: list[dict], stream: Stream) -> dict:
+    """Per change: detection delay and explanation; over stable stretches: false alarms.
+
+    ``windows`` are session window dicts (index, first, last, drifted, category, explanations). A change is
+    detected by the first window that overlaps it and whose primary explanation is the expected category;
+    the delay counts the changed images up to that window's last image. A false alarm is a drifted window
+    with no changed image in it.
+    """
+    changed = set()
+    for change, first, end in stream.phases:
+        if change.expected:
+            changed.update(range(first, end))
+    changes = []
+    for change, first, end in stream.phases:
+        if not change.expected:
+            continue
+        overlapping = [w for w in windows if w["status"] == "tested" and w["last"] >= first and w["first"] < end]
+        hit = next((w for w in overlapping if w["category"] == change.expected), None)
+        inside = [w for w in overlapping if w["first"] >= first and w["last"] < end]
+        changes.append({
+            "change": change.name,
+            "expected": change.expected,
+            "first_image": first,
+            "images": end - first,
+            "detected": hit is not None,
+            "delay_images": hit["last"] - first + 1 if hit else None,
+            "message": hit["explanations"][0]["message"] if hit else None,
+            "windows_inside": len(inside),
+            "windows_inside_right": sum(w["category"] == change.expected for w in inside),
+            "other_categories": sorted({w["category"] for w in overlapping
+                                        if w["category"] and w["category"] != change.expected}),
+        })
+    clean = [w for w in windows if w["status"] == "tested" and not changed & set(range(w["first"], w["last"] + 1))]
+    false = [w for w in clean if w["drifted"]]
+    return {"changes": changes, "clean_windows": len(clean), "false_alarm_windows": len(false),
+            "false_alarms": [{"window": w["index"], "category": w["category"],
+                              "message": w["explanations"][0]["message"]} for w in false]}

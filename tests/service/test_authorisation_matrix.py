@@ -85,6 +85,9 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("PUT", ITEM + "/annotations"): Own({A, M, R, N}),
     ("GET", ITEM + "/findings"): Own(EVERYONE),
     ("POST", ITEM + "/review"): REVIEWERS,
+    ("POST", ITEM + "/masks"): Own({A, M, R, N}),
+    **{("GET", p): PUBLIC for p in ("/", "/ui/login", "/ui/jobs", "/ui/jobs/{job_id}/annotate", "/ui/jobs/{job_id}/review",
+                                    "/ui/labelbook", "/ui/labelbook/{name}")},  # the browser pages hold no data
     ("GET", "/gold"): REVIEWERS,
     ("PUT", "/gold/{sample_id}"): STAFF,
     ("DELETE", "/gold/{sample_id}"): STAFF,

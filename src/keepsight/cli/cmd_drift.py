@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from keepsight.cli.common import console, errors_to_exit, open_dataset, out, print_json, progress_bar
 from keepsight.storage.blobs import atomic_write_bytes
@@ -175,16 +174,13 @@ def register(app: typer.Typer) -> None:
         if as_json or request_id:
             print_json([r.as_dict() for r in items] if not request_id else items[0].as_dict())
             return
-        table = Table(title=f"{len(items)} retraining requests")
-        for col in ("id", "at", "policy", "reason", "version", "add", "re-annotate", "remove", "actions"):
-            table.add_column(col)
+        out.print(f"{len(items)} retraining requests", highlight=False)
         for r in items:
-            b = r.body
-            acts = ", ".join(f"{a['kind']}:{'ok' if a['ok'] else 'failed'}" for a in b["actions"]) or "-"
-            table.add_row(r.id, b["at"][:19], b["policy"], b["reason"], str(b["dataset_version"]),
-                          str(len(b["proposal"]["add"])), str(len(b["proposal"]["re_annotate"])),
-                          str(len(b["proposal"]["remove"])), acts)
-        out.print(table)
+            b, prop = r.body, r.body["proposal"]
+            acts = ", ".join(f"{a['kind']} {'ok' if a['ok'] else 'failed'}" for a in b["actions"]) or "no actions"
+            out.print(f"{r.id}  {b['at'][:19]}  {b['policy']} (version {b['dataset_version']}): {b['reason']}; "
+                      f"add {len(prop['add'])}, re-annotate {len(prop['re_annotate'])}, remove {len(prop['remove'])}; "
+                      f"{acts}", highlight=False)
 
     @drift.command("report")
     def report(

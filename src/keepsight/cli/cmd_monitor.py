@@ -50,7 +50,10 @@ def register(app: typer.Typer) -> None:
                     mon.skip(str(path), reason)
                     console.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
 
-                watcher = FolderWatcher(watch, on_image, on_bad=on_bad, on_poll=mon.tick, poll_seconds=poll,
+                def on_poll() -> None:
+                    mon.tick()  # time windows and schedule policies advance even when no image arrives
+
+                watcher = FolderWatcher(watch, on_image, on_bad=on_bad, on_poll=on_poll, poll_seconds=poll,
                                         settle_polls=settle, give_up_seconds=give_up, recursive=recursive,
                                         include_existing=include_existing, max_pixels=ds.config.ingest.max_pixels)
 

@@ -18,9 +18,17 @@ from keepsight.errors import ImageError
 
 # Images are analysed with their long side at most this (JPEG DCT scaling does most of the work).
 WORK_SIDE = 768
-MAX_KEYPOINTS = 500
+# A JPEG is decoded at the strongest DCT reduction whose long side still reaches this share of
+# WORK_SIDE: a 2900 px frame is decoded at 1/4 (725 px) rather than at 1/2 and then resized.
+MIN_WORK_SHARE = 0.7
+# Keypoints: many fine-scale ones (4 pyramid levels, low FAST threshold). Re-captures of one
+# surface share its fine texture (scratches, grain); look-alike parts on one fixture share only
+# the coarse structure, which a deep pyramid with few keypoints would spend its budget on.
+MAX_KEYPOINTS = 800
+ORB_LEVELS = 4
+ORB_FAST_THRESHOLD = 5
 THUMB_SIDE = 128
-DESCRIBE_VERSION = 1  # bump when the computation changes: old .npz files are then recomputed
+DESCRIBE_VERSION = 2  # bump when the computation changes: old .npz files are then recomputed
 
 Image.MAX_IMAGE_PIXELS = None  # the importer already refused decompression bombs
 
@@ -68,7 +76,7 @@ def decode_reduced(data: bytes, work_side: int = WORK_SIDE) -> tuple[np.ndarray,
     arr = None
     if fmt == "JPEG" and mode in ("L", "RGB"):
         factor = 1
-        while factor < 8 and max(size) / (factor * 2) >= work_side:
+        while factor < 8 and max(size) / (factor * 2) >= work_side * MIN_WORK_SHARE:
             factor *= 2
         arr = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED[(mode, factor)])
         if arr is not None and arr.ndim == 3:
@@ -180,16 +188,25 @@ _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
 def local_features(gray: np.ndarray, scale: float, max_keypoints: int = MAX_KEYPOINTS) -> tuple[np.ndarray, np.ndarray]:
-    """ORB keypoints (rotation invariant) on a contrast-equalised image, so relit captures still match."""
+    """ORB keypoints (rotation invariant) on a contrast-equalised image, so relit captures still match.
+
+    Sorted by corner response, strongest first: a prefix is the best subset (verification's quick test).
+    """
     eq = _CLAHE.apply(gray)
     orb = cv2.ORB_create(
-        nfeatures=max_keypoints, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=10
+        nfeatures=max_keypoints,
+        scaleFactor=1.2,
+        nlevels=ORB_LEVELS,
+        edgeThreshold=15,
+        patchSize=31,
+        fastThreshold=ORB_FAST_THRESHOLD,
     )
     kps, des = orb.detectAndCompute(eq, None)
     if des is None or not kps:
         return np.zeros((0, 4), np.float32), np.zeros((0, 32), np.uint8)
+    order = np.argsort([-k.response for k in kps], kind="stable")
     pts = np.array([(k.pt[0] / scale, k.pt[1] / scale, k.size / scale, k.angle) for k in kps], dtype=np.float32)
-    return pts, des
+    return pts[order], np.ascontiguousarray(des[order])
 
 
 def thumbnail(pixels: np.ndarray, side: int = THUMB_SIDE) -> bytes:

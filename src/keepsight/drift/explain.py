@@ -105,9 +105,9 @@ def explain(outcomes: list[TestOutcome], *, version: str,
             parts.append(f"zoom {d['scale'] * 100:+.1f}%")
         if not parts:  # each component under its tolerance on its own; say where the images went
             parts.append(f"{d['dx']:+.0f} px in x, {d['dy']:+.0f} px in y, {d['rotation']:+.1f} degrees")
-        share = f" ({moved.result.effect * 100:.0f}% of images)" if moved.result.effect < 0.95 else ""
+        partly = f" ({moved.result.effect * 100:.0f}% of images)" if moved.result.effect < 0.95 else ""
         found["camera_moved"] = Explanation(
-            "camera_moved", f"camera moved: {', '.join(parts)} {_since(version)}{share}",
+            "camera_moved", f"camera moved: {', '.join(parts)} {_since(version)}{partly}",
             {k: d[k] for k in ("dx", "dy", "rotation", "scale")} | {"share_moved": moved.result.effect})
 
     # Light is the level (mean, median grey); the tails and contrast alone are what blur and haze change too.
@@ -172,8 +172,8 @@ def explain(outcomes: list[TestOutcome], *, version: str,
     mix = drifted.get(("prediction", "class"))
     if mix is not None:
         before, after = mix.details.get("reference_shares", {}), mix.details.get("current_shares", {})
-        moved = sorted(set(before) | set(after), key=lambda k: -abs(after.get(k, 0.0) - before.get(k, 0.0)))[:2]
-        parts = [f"{k} {before.get(k, 0.0) * 100:.0f}% -> {after.get(k, 0.0) * 100:.0f}%" for k in moved]
+        top = sorted(set(before) | set(after), key=lambda k: -abs(after.get(k, 0.0) - before.get(k, 0.0)))[:2]
+        parts = [f"{k} {before.get(k, 0.0) * 100:.0f}% -> {after.get(k, 0.0) * 100:.0f}%" for k in top]
         found["class_mix"] = Explanation("class_mix", f"predicted classes: {', '.join(parts)}",
                                          {"reference_shares": before, "current_shares": after,
                                           "cramers_v": mix.result.effect})

@@ -27,9 +27,11 @@ from keepsight.drift.reference import drift_dir
 from keepsight.drift.windows import Clock
 from keepsight.errors import DatasetError
 from keepsight.storage.blobs import atomic_write_bytes
-from keepsight.storage.catalog import tables as t
+from keepsight.storage.catalog.tables import metadata
 
 AnyPolicy = SchedulePolicy | AnnotatedPolicy | DriftPolicy
+_ANNOTATIONS = metadata.tables["annotations"]
+_SAMPLES = metadata.tables["samples"]
 
 
 @dataclass
@@ -43,21 +45,21 @@ class Firing:
 def annotation_marks(ds: Dataset) -> tuple[int, int]:
     """(highest annotation id, highest sample id): the watermark new annotations are counted from."""
     with ds.reading() as conn:
-        a = conn.execute(select(func.max(t.annotations.c.id))).scalar() or 0
-        s = conn.execute(select(func.max(t.samples.c.id))).scalar() or 0
+        a = conn.execute(select(func.max(_ANNOTATIONS.c.id))).scalar() or 0
+        s = conn.execute(select(func.max(_SAMPLES.c.id))).scalar() or 0
     return int(a), int(s)
 
 
 def annotated_since(ds: Dataset, annotation_mark: int, sample_mark: int) -> int:
     """Active images annotated after the marks: a new annotation, or a new sample with a verdict."""
-    active = t.samples.c.status == "active"
+    active = _SAMPLES.c.status == "active"
     with ds.reading() as conn:
         by_annotation = set(conn.execute(
-            select(t.annotations.c.sample_id).join(t.samples, t.samples.c.id == t.annotations.c.sample_id)
-            .where(t.annotations.c.id > annotation_mark, t.annotations.c.deleted.is_(False), active)
+            select(_ANNOTATIONS.c.sample_id).join(_SAMPLES, _SAMPLES.c.id == _ANNOTATIONS.c.sample_id)
+            .where(_ANNOTATIONS.c.id > annotation_mark, _ANNOTATIONS.c.deleted.is_(False), active)
         ).scalars())
         by_verdict = set(conn.execute(
-            select(t.samples.c.id).where(t.samples.c.id > sample_mark, t.samples.c.verdict.is_not(None), active)
+            select(_SAMPLES.c.id).where(_SAMPLES.c.id > sample_mark, _SAMPLES.c.verdict.is_not(None), active)
         ).scalars())
     return len(by_annotation | by_verdict)
 

@@ -33,6 +33,7 @@ from keepsight.dataset import Dataset
 from keepsight.drift import lineage, scene
 from keepsight.drift.config import STATISTICS, DriftConfig, ReferenceConfig
 from keepsight.drift.features import image_features
+from keepsight.drift.scene import Registration
 from keepsight.errors import DatasetError, ImageError
 from keepsight.runs import fingerprint
 from keepsight.storage.blobs import atomic_write_bytes
@@ -118,7 +119,7 @@ class ReferenceProfile:
         """(distance, row) of the nearest training embedding for each query (exact, brute force)."""
         return nearest(np.atleast_2d(embeddings), self.embeddings)
 
-    def register(self, gray: np.ndarray) -> scene.Registration | None:
+    def register(self, gray: np.ndarray) -> Registration | None:
         """The image's registration onto the scene in original-image pixels; None when geometry does not apply."""
         if not self.scene_applicable or self.scene is None:
             return None
@@ -127,7 +128,7 @@ class ReferenceProfile:
             return scene.FAILED
         reg = scene.register(self.scene, resized)
         k = self.px_per_scene_px
-        return scene.Registration(reg.dx * k, reg.dy * k, reg.rotation, reg.scale, reg.quality)
+        return Registration(reg.dx * k, reg.dy * k, reg.rotation, reg.scale, reg.quality)
 
     def baseline_geometry(self) -> np.ndarray:
         """Training registrations (original pixels) that count as registered."""

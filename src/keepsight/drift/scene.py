@@ -74,7 +74,7 @@ def median_scene(images: list[np.ndarray]) -> np.ndarray:
     aligned = []
     for im in images:
         (sx, sy), _ = cv2.phaseCorrelate(anchor, im.astype(np.float32), window)
-        shift = np.float32([[1, 0, -sx], [0, 1, -sy]])
+        shift = np.array([[1, 0, -sx], [0, 1, -sy]], dtype=np.float32)
         aligned.append(cv2.warpAffine(im, shift, (shape[1], shape[0]), borderMode=cv2.BORDER_REFLECT))
     return np.median(np.stack(aligned), axis=0).astype(np.uint8)
 
@@ -86,9 +86,10 @@ def register(scene: np.ndarray, image: np.ndarray) -> Registration:
     if float(img.std()) < 1e-3:
         return FAILED
     (sx, sy), _ = cv2.phaseCorrelate(ref, img, _hanning(ref.shape))
-    warp = np.float32([[1, 0, sx], [0, 1, sy]])
+    warp = np.array([[1, 0, sx], [0, 1, sy]], dtype=np.float32)
     try:
-        quality, warp = cv2.findTransformECC(ref, img, warp, cv2.MOTION_AFFINE, _ECC_CRITERIA, None, 5)
+        # (the OpenCV stubs lack the overload with no mask and a Gaussian pre-filter size)
+        quality, warp = cv2.findTransformECC(ref, img, warp, cv2.MOTION_AFFINE, _ECC_CRITERIA, None, 5)  # type: ignore[call-overload]
     except cv2.error:  # ECC did not converge: the image does not show the scene
         return FAILED
     linear = warp[:, :2].astype(np.float64)

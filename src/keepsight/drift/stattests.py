@@ -81,9 +81,9 @@ def psi(reference: Any, current: Any, *, bins: int = 10) -> TestResult:
         return TestResult("psi", 0.0 if same else float("inf"), 1.0 if same else 0.0, 0.0 if same else float("inf"), "PSI")
     edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
     n_bins = len(edges) + 1
-    eps = 1e-4  # empty bins would make the log infinite
-    p = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=n_bins) / len(ref) + eps
-    q = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=n_bins) / len(cur) + eps
+    # Half a count per bin (Jeffreys smoothing): an empty bin in a small window is chance, not infinite drift.
+    p = (np.bincount(np.searchsorted(edges, ref, side="right"), minlength=n_bins) + 0.5) / (len(ref) + 0.5 * n_bins)
+    q = (np.bincount(np.searchsorted(edges, cur, side="right"), minlength=n_bins) + 0.5) / (len(cur) + 0.5 * n_bins)
     value = float(np.sum((q - p) * np.log(q / p)))
     scaled = value * len(ref) * len(cur) / (len(ref) + len(cur))
     return TestResult("psi", value, float(stats.chi2.sf(scaled, n_bins - 1)), value, "PSI")

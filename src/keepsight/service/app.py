@@ -18,13 +18,14 @@ from keepsight.service.auditing import AuditLogMiddleware
 from keepsight.service.config import ServiceConfig
 from keepsight.service.context import ServiceContext
 from keepsight.service.errors import PreconditionFailed, RevisionConflict, status_of
-from keepsight.service.routes import auth, exports, gold, jobs, labelbook, samples, system, tasks, uploads, users
+from keepsight.service.routes import (auth, exports, gold, jobs, labelbook, masks, pages, samples, system, tasks,
+                                     uploads, users)
 from keepsight.service.security import Passwords, load_secret
 from keepsight.service.transfers.uploads import TUS_VERSION
 
 STATIC_DIR = Path(__file__).with_name("static")
 ROUTERS = (system.router, auth.router, users.router, samples.router, labelbook.router, tasks.router, jobs.router,
-           gold.router, uploads.router, exports.router)
+           masks.router, gold.router, uploads.router, exports.router, pages.router)
 TAGS = [
     {"name": "system", "description": "liveness and a summary of the dataset"},
     {"name": "auth", "description": "password sign-in (argon2id), session cookie, API tokens"},

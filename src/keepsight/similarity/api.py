@@ -28,7 +28,7 @@ from keepsight.storage.blobs import atomic_write_bytes, digest_bytes
 GlobalBackendLike = Any  # descriptors.backends.OnnxBackend | TorchScriptBackend (imported lazily)
 METADATA_KEYS = ("part_serial", "object_id")
 DEFAULT_PARAMS = VerifyParams()
-REGION_PARAMS = VerifyParams(min_inliers=10, min_inlier_ratio=0.3)
+REGION_PARAMS = VerifyParams(min_inliers=10, inlier_share=0.0, min_coverage=0.0)
 
 
 @dataclass

@@ -1,9 +1,21 @@
 """Geometric verification: do two sets of ORB features see the same physical surface?
 
-Matches pass Lowe's ratio test, then RANSAC fits a similarity transform (rotation, uniform
-scale, shift: ``cv2.estimateAffinePartial2D``). A pair is confirmed when enough matches
-agree (inlier count) and they are a large enough share of the matches (inlier ratio):
-look-alike parts give many ratio-test survivors but no common geometry.
+1. Matches pass Lowe's ratio test (FAISS binary search) and must agree on the rotation their
+   keypoint orientations imply (a vote over the orientation differences, as in Lowe's Hough step).
+2. RANSAC fits a similarity transform (rotation, uniform scale, shift:
+   ``cv2.estimateAffinePartial2D``), refined by least squares on its inliers.
+3. The pair is confirmed when enough matches land within ``tight_px`` of the refined transform,
+   both as a count and as a share of the keypoints the two images have inside their overlap, and
+   when those inliers cover the textured part of the overlap.
+
+Why a share of the overlap's keypoints: on one fixture (a ball screw thread, a PCB design, the
+rails a part sits on) the coarse structure repeats from part to part, so two different parts
+give a few dozen exact inliers out of hundreds of keypoints, while two captures of one surface
+also share its fine texture and give many more. Why coverage: a different part on the same
+fixture matches only on the fixture and leaves the part's cells unexplained.
+
+A quick test on the strongest ``quick_keypoints`` of the first image rejects most candidate
+pairs at a quarter of the matching cost.
 """
 
 from __future__ import annotations
@@ -15,30 +27,35 @@ import cv2
 import faiss
 import numpy as np
 
-VERIFY_VERSION = 1
+VERIFY_VERSION = 2
 
 
 @dataclass(frozen=True)
 class VerifyParams:
     ratio: float = 0.8  # Lowe's ratio test
-    min_inliers: int = 20
-    min_inlier_ratio: float = 0.6
+    min_inliers: int = 22  # tight inliers, at least
+    inlier_share: float = 0.04  # ... and at least this share of the keypoints inside the overlap
     reproj_px: float = 4.0  # RANSAC threshold, in pixels of the first image's work resolution
+    tight_px: float = 1.5  # an inlier of the refined transform lies this close (work pixels)
+    orientation_window: float = 30.0  # degrees either side of the dominant orientation difference
     scale_range: tuple[float, float] = (0.2, 5.0)
-    # Share of the textured cells of the overlap that hold an inlier: a different part on the
-    # same fixture matches only on the fixture and leaves the part's cells unexplained.
-    min_coverage: float = 0.6
+    # Share of the textured cells of the overlap that hold an inlier.
+    min_coverage: float = 0.3
     grid: int = 4
+    quick_keypoints: int = 200  # the quick test matches this many of A's strongest keypoints ...
+    quick_min_inliers: int = 6  # ... and needs this many RANSAC inliers to go on
 
 
 @dataclass(frozen=True)
 class Verification:
     matches: int
-    inliers: int
+    inliers: int  # tight inliers of the refined transform
     scale: float
     angle: float  # degrees
     ok: bool
     coverage: float = 0.0
+    overlap: int = 0  # keypoints inside the overlap (the smaller of the two images' counts)
+    needed: int = 0  # the inlier count this pair had to reach
 
     @property
     def inlier_ratio(self) -> float:
@@ -52,11 +69,18 @@ class Verification:
             "scale": round(self.scale, 3),
             "angle": round(self.angle, 1),
             "coverage": round(self.coverage, 3),
+            "overlap_keypoints": self.overlap,
+            "inliers_needed": self.needed,
         }
+
+
+_NONE = Verification(0, 0, 0.0, 0.0, False)
 
 
 def ratio_matches(des_a: np.ndarray, des_b: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
     """Lowe's ratio test on Hamming distances (FAISS binary search: ~5x faster than cv2.BFMatcher)."""
+    if len(des_a) == 0 or len(des_b) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     index = faiss.IndexBinaryFlat(des_b.shape[1] * 8)
     index.add(np.ascontiguousarray(des_b))
     dist, nn = index.search(np.ascontiguousarray(des_a), 2)
@@ -64,7 +88,57 @@ def ratio_matches(des_a: np.ndarray, des_b: np.ndarray, ratio: float) -> tuple[n
     return np.flatnonzero(keep), nn[keep, 0]
 
 
-_NONE = Verification(0, 0, 0.0, 0.0, False)
+def _orientation_consistent(turn: np.ndarray, window: float) -> np.ndarray:
+    """Mask of matches whose orientation difference lies near the dominant one (a circular vote)."""
+    hist = np.bincount((turn // 10).astype(np.int64) % 36, minlength=36)
+    half = max(0, int(window // 10))
+    votes = sum(np.roll(hist, -k) for k in range(-half, half + 1))
+    peak = float(np.argmax(votes) * 10 + 5)
+    return np.abs((turn - peak + 180.0) % 360.0 - 180.0) <= window + 5.0
+
+
+def _similarity_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity transform (2x3) from src to dst (Umeyama, without reflection)."""
+    ms, md = src.mean(0), dst.mean(0)
+    a, b = src - ms, dst - md
+    norm = float((a * a).sum()) or 1.0
+    p = float((a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]).sum()) / norm
+    q = float((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum()) / norm
+    rot = np.array([[p, -q], [q, p]])
+    return np.hstack([rot, (md - rot @ ms)[:, None]])
+
+
+def _fit(
+    src: np.ndarray, dst: np.ndarray, params: VerifyParams, pixel: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """RANSAC similarity on orientation-consistent matches, then least squares on the tight inliers."""
+    model, mask = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=params.reproj_px * pixel, maxIters=500, confidence=0.995
+    )
+    if model is None or mask is None or int(mask.sum()) < 3:
+        return None
+    inl = mask.ravel().astype(bool)
+    tight = params.tight_px * pixel
+    for _ in range(2):  # refine: the least-squares fit of the inliers beats RANSAC's minimal sample
+        model = _similarity_lsq(src[inl], dst[inl])
+        inl = np.linalg.norm(src @ model[:, :2].T + model[:, 2] - dst, axis=1) <= tight
+        if inl.sum() < 3:
+            return None
+    return model, inl
+
+
+def _scale_angle(model: np.ndarray) -> tuple[float, float]:
+    return float(math.hypot(model[0, 0], model[1, 0])), float(math.degrees(math.atan2(model[1, 0], model[0, 0]))) % 360
+
+
+def _consistent(
+    kp_a: np.ndarray, kp_b: np.ndarray, qi: np.ndarray, ti: np.ndarray, params: VerifyParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """The matches whose keypoint orientations agree on one rotation."""
+    if len(qi) < 3:
+        return qi, ti
+    keep = _orientation_consistent((kp_b[ti, 3] - kp_a[qi, 3]) % 360.0, params.orientation_window)
+    return qi[keep], ti[keep]
 
 
 def verify(
@@ -78,58 +152,66 @@ def verify(
     sizes: tuple[tuple[int, int], tuple[int, int]] | None = None,
 ) -> Verification:
     """``pixel``: size of one work-resolution pixel of image A in original pixels (1 / scale).
-    ``sizes``: ((w, h) of A, (w, h) of B) in original pixels, for the coverage test."""
-    if len(des_a) < params.min_inliers or len(des_b) < 2:
+    ``sizes``: ((w, h) of A, (w, h) of B) in original pixels, for the overlap and coverage tests;
+    without them only ``min_inliers`` applies (regions)."""
+    if len(des_a) < params.quick_min_inliers or len(des_b) < 2:
         return _NONE
-    query_idx, train_idx = ratio_matches(des_a, des_b, params.ratio)
-    if len(query_idx) < params.min_inliers:
-        return Verification(len(query_idx), 0, 0.0, 0.0, False)
-    src = kp_a[query_idx, :2]
-    dst = kp_b[train_idx, :2]
-    model, mask = cv2.estimateAffinePartial2D(
-        src, dst, method=cv2.RANSAC, ransacReprojThreshold=params.reproj_px * pixel, maxIters=500, confidence=0.995
-    )
-    if model is None or mask is None:
-        return Verification(len(query_idx), 0, 0.0, 0.0, False)
-    inliers = int(mask.sum())
-    scale = float(math.hypot(model[0, 0], model[1, 0]))
-    angle = float(math.degrees(math.atan2(model[1, 0], model[0, 0]))) % 360.0
+    quick = min(params.quick_keypoints, len(des_a))
+    qi, ti = ratio_matches(des_a[:quick], des_b, params.ratio)
+    if quick < len(des_a):
+        cq, ct = _consistent(kp_a, kp_b, qi, ti, params)
+        fit = _fit(kp_a[cq, :2], kp_b[ct, :2], params, pixel) if len(cq) >= params.quick_min_inliers else None
+        if fit is None or int(fit[1].sum()) < params.quick_min_inliers:
+            return Verification(len(cq), 0 if fit is None else int(fit[1].sum()), 0.0, 0.0, False)
+        rest_q, rest_t = ratio_matches(des_a[quick:], des_b, params.ratio)
+        qi, ti = np.concatenate([qi, rest_q + quick]), np.concatenate([ti, rest_t])
+    qi, ti = _consistent(kp_a, kp_b, qi, ti, params)
+    if len(qi) < min(params.min_inliers, params.quick_min_inliers):
+        return Verification(len(qi), 0, 0.0, 0.0, False)
+    src, dst = kp_a[qi, :2], kp_b[ti, :2]
+    fit = _fit(src, dst, params, pixel)
+    if fit is None:
+        return Verification(len(qi), 0, 0.0, 0.0, False)
+    model, tight = fit
+    inliers = int(tight.sum())
+    scale, angle = _scale_angle(model)
+    needed, coverage, overlap = params.min_inliers, 1.0, 0
+    if sizes is not None:
+        overlap, coverage = _overlap(kp_a[:, :2], kp_b[:, :2], src[tight], model, sizes, params.grid)
+        needed = max(needed, math.ceil(params.inlier_share * overlap))
     ok = (
-        inliers >= params.min_inliers
-        and inliers / len(query_idx) >= params.min_inlier_ratio
+        inliers >= needed
         and params.scale_range[0] <= scale <= params.scale_range[1]
+        and coverage >= params.min_coverage
     )
-    coverage = 0.0 if not ok else 1.0
-    if ok and sizes is not None:
-        inliers_a = src[mask.ravel().astype(bool)]
-        coverage = _coverage(kp_a[:, :2], kp_b[:, :2], inliers_a, model, sizes, params.grid)
-        ok = coverage >= params.min_coverage
-    return Verification(len(query_idx), inliers, scale, angle, ok, coverage)
+    return Verification(len(qi), inliers, scale, angle, ok, coverage, overlap, needed)
 
 
 def _inside(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (points[:, 0] >= 0) & (points[:, 0] < size[0]) & (points[:, 1] >= 0) & (points[:, 1] < size[1])
 
 
-def _coverage(
+def _overlap(
     pts_a: np.ndarray,
     pts_b: np.ndarray,
     inliers_a: np.ndarray,
     model: np.ndarray,
     sizes: tuple[tuple[int, int], tuple[int, int]],
     grid: int,
-) -> float:
-    """Share of the overlap's grid cells, textured in both images, that hold an inlier (in A's frame).
+) -> tuple[int, float]:
+    """(keypoints inside the overlap, the smaller of A's and B's counts; coverage of its textured cells).
 
-    Cells where only one image found keypoints say nothing (lighting or the keypoint cap moved
-    them); cells where both did but nothing matched mean different content there.
+    Coverage is the share of the overlap's grid cells (in A's frame), textured in both images,
+    that hold an inlier. Cells where only one image found keypoints say nothing (lighting or the
+    keypoint cap moved them); cells where both did but nothing matched mean different content.
     """
     a = pts_a[_inside(pts_a @ model[:, :2].T + model[:, 2], sizes[1])]
     back = cv2.invertAffineTransform(model)
     b = pts_b @ back[:, :2].T + back[:, 2]
     b = b[_inside(b, sizes[0])]
+    overlap = min(len(a), len(b))
     if len(a) < grid * grid or len(b) < grid * grid:
-        return 1.0
+        return overlap, 1.0
     lo, hi = a.min(0), a.max(0) + 1e-6
 
     def cells(points: np.ndarray) -> np.ndarray:
@@ -138,7 +220,7 @@ def _coverage(
 
     textured = (cells(a) >= max(3, len(a) // (grid * grid * 4))) & (cells(b) >= max(3, len(b) // (grid * grid * 4)))
     explained = cells(inliers_a) > 0
-    return float((explained & textured).sum() / max(1, textured.sum()))
+    return overlap, float((explained & textured).sum() / max(1, textured.sum()))
 
 
 def region_keypoints(

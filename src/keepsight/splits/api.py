@@ -52,9 +52,9 @@ def _state(ds: Dataset) -> _State:
 def _groups(ds: Dataset, state: _State, grouping: Grouping, progress: Progress | None) -> list[list[int]]:
     similar: list[list[int]] = []
     if grouping.similarity:
-        from keepsight.similarity.api import find_similar
+        from keepsight.splits.similar import similarity_groups
 
-        similar = [g.samples for g in find_similar(ds, progress=progress).groups]
+        similar = similarity_groups(ds, state.rows, progress)
     return sample_groups(state.samples, grouping, similar)
 
 

@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 
 BLOCK = 8
+_DEBUG: list[np.ndarray] | None = None
+_MAX_OFFSETS = 12  # candidate offsets examined per image, most votes first
 WORK_SIDE = 1280
 _MIX = np.array([1, 1_000_003, 998_244_353, 2_147_483_647, 40_503, 1_299_709, 15_485_863, 32_452_843,
                  49_979_687, 67_867_967], dtype=np.int64)
@@ -93,7 +95,8 @@ def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int) -> tuple[n
 
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
                 max_diff: float = 3.5, diff_ratio: float = 0.7, min_shift: float = 16.0,
-                min_unique: float = 20.0, lags: int = 8, jpeg_grid: bool = True, join: int = 8) -> list[Clone]:
+                min_unique: float = 20.0, lags: int = 8, jpeg_grid: bool = True, join: int = 8,
+                self_ratio: float = 1.5, self_margin: float = 1.5) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
     Blocks are hashed by their mean (``dc_step``) and their AC pattern normalised by the block's
@@ -136,6 +139,20 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     diff = np.abs(win[i].astype(np.int16) - win[j].astype(np.int16)).mean(axis=1)
     ok = (diff <= max_diff) & (diff <= diff_ratio * np.minimum(std[i], std[j]))
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
+    # a block that barely changes when moved 3 pixels along the offset (a straight edge or band
+    # parallel to it) matches anything along that line: such a match says nothing
+    ww = gray.shape[1] - BLOCK + 1
+    hh = gray.shape[0] - BLOCK + 1
+    length = np.hypot(delta[:, 0], delta[:, 1])
+    step = np.rint(3.0 * delta / length[:, None]).astype(np.int64)
+    moved = pos[i] + step
+    inside = (moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww)
+    moved_index = np.where(inside, moved[:, 0] * ww + moved[:, 1], i)
+    self_diff = np.abs(win[i].astype(np.int16) - win[moved_index].astype(np.int16)).mean(axis=1)
+    if _DEBUG is not None:
+        _DEBUG.append(np.stack([pos[i][:, 0], pos[i][:, 1], delta[:, 0], delta[:, 1], diff, self_diff], axis=1))
+    ok = inside & (self_diff >= self_ratio * diff + self_margin)
+    i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
     # canonical offset sign, unique pairs
     flip = (delta[:, 0] < 0) | ((delta[:, 0] == 0) & (delta[:, 1] < 0))
     i, j = np.where(flip, j, i), np.where(flip, i, j)
@@ -149,17 +166,17 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     # offsets). A pasted patch's blocks have one partner each (its source, or its copy) and count fully.
     ends = np.concatenate([i, j])
     seen = np.concatenate([delta, -delta]) // 3
-    distinct = np.unique(ends.astype(np.int64) * (1 << 24) + (seen[:, 0] + 4096) * 8192 + (seen[:, 1] + 4096))
-    partners = np.bincount((distinct >> 24).astype(np.int64), minlength=len(pos))
+    distinct = np.unique((ends.astype(np.int64) << 32) + ((seen[:, 0] + 32768) << 16) + (seen[:, 1] + 32768))
+    partners = np.bincount((distinct >> 32).astype(np.int64), minlength=len(pos))
     weight = 1.0 / np.maximum(partners[i], partners[j])
     found: list[Clone] = []
     offsets, inverse = np.unique(delta, axis=0, return_inverse=True)
     votes = np.bincount(inverse.ravel(), weights=weight)
-    for k in np.argsort(-votes):
-        if votes[k] < min_unique / 2:
+    for k in np.argsort(-votes)[:_MAX_OFFSETS]:
+        if votes[k] < min_unique / 3:  # neighbouring offsets (+-1 pixel) may add the rest
             break
         sel = np.flatnonzero(np.all(np.abs(delta - offsets[k]) <= 1, axis=1))
-        patch = _largest_patch(pos[j[sel]], (h, w), join)
+        patch = _largest_patch(pos[j[sel]], join)
         sel = sel[patch]
         unique = float(weight[sel].sum())
         if unique < min_unique:
@@ -174,9 +191,11 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     return found
 
 
-def _largest_patch(points: np.ndarray, shape: tuple[int, int], join: int) -> np.ndarray:
+def _largest_patch(points: np.ndarray, join: int) -> np.ndarray:
     """Indices of the points forming the largest patch (block top-lefts closer than ``join`` pixels connect)."""
-    grid = np.zeros(shape, np.uint8)
+    top = points.min(axis=0) - join - 1
+    points = points - top
+    grid = np.zeros(tuple(points.max(axis=0) + join + 2), np.uint8)
     grid[points[:, 0], points[:, 1]] = 1
     grid = cv2.dilate(grid, np.ones((2 * join + 1, 2 * join + 1), np.uint8))
     n, labels = cv2.connectedComponents(grid, connectivity=8)
