@@ -43,8 +43,11 @@ sys.path.insert(0, str(REPO))
 
 from tests.audit.plant_edits import MARK_KINDS, RETOUCH_KINDS, clone_stamp, draw_mark, encode, heal, overlaps  # noqa: E402
 
-from keepsight.checks.image._markings_shapes import find_markings  # noqa: E402
-from keepsight.checks.image._retouch_find import find_retouching  # noqa: E402
+from keepsight.checks.image._markings_strokes import WORK_SIDE as MARK_SIDE  # noqa: E402
+from keepsight.checks.image._pixel_scan import analyse_bytes  # noqa: E402
+from keepsight.checks.image._retouch_clone import WORK_SIDE as CLONE_SIDE  # noqa: E402
+from keepsight.checks.image.markings import markings_analysis  # noqa: E402
+from keepsight.checks.image.retouched import retouch_analysis  # noqa: E402
 
 SHARED = Path(os.environ.get("KEEPSIGHT_SHARED_DATA", REPO.parent / "shared" / "data"))
 SOURCES = {
@@ -93,22 +96,24 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         truth.append(e.box)
         edit = {"colour": e.colour, **{k: v for k, v in e.details.items() if k != "source"}}
         data, saved = encode(edited, rng)
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # as AuditContext.image decodes
-    t0 = time.perf_counter()
-    marks = find_markings(pixels)
+    longest = max(image.shape[:2])
+    t0 = time.perf_counter()  # exactly what the checks run in their worker processes, decode included
+    marks = analyse_bytes(data, longest, MARK_SIDE, markings_analysis) or []
     t1 = time.perf_counter()
-    edits = find_retouching(pixels)
+    edits = analyse_bytes(data, longest, 2 * CLONE_SIDE, retouch_analysis) or []
     t2 = time.perf_counter()
     return {
-        **case, "saved": saved, "edit": edit, "truth": truth, "size": list(pixels.shape[:2]),
-        "markings": [{"box": list(m.box), "kind": m.kind, "colour": m.colour, "score": m.score} for m in marks],
-        "retouching": [{"box": list(r.box), "kind": r.kind, "score": r.score} for r in edits],
+        **case, "saved": saved, "edit": edit, "truth": truth, "size": list(image.shape[:2]),
+        "markings": [{k: m[k] for k in ("box", "kind", "colour", "score")} for m in marks],
+        "retouching": [{k: r[k] for k in ("box", "kind", "score")} | ({"source": r["source_box"]} if "source_box" in r else {})
+                       for r in edits],
         "seconds_markings": t1 - t0, "seconds_retouching": t2 - t1,
     }
 
 
 def _hit(found: list[dict[str, Any]], truth: list[Any]) -> bool:
-    return any(overlaps(tuple(f["box"]), tuple(t)) for f in found for t in truth)
+    """A reported region (or a clone's reported source) covers one of the true regions."""
+    return any(overlaps(tuple(f[key]), tuple(t)) for f in found for key in ("box", "source") if key in f for t in truth)
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:

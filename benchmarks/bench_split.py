@@ -84,6 +84,10 @@ def run(name: str, tmp: Path) -> dict[str, Any]:
         planned = repair_split(ds, dry_run=True)  # runs the same-object engine once; later steps reuse its groups
         out["similarity_seconds"] = round(time.perf_counter() - t0, 1)
         out["similarity_groups"] = planned.groups
+        stored = load_groups(ds.root)
+        assert stored is not None
+        out["largest_groups"] = [{"size": len(g.samples), "links_by_reason": g.reasons, "example": g.paths[:3]}
+                                 for g in stored[1][:3]]
         counts: dict[str, int] = {}
         for s in ds.samples():
             counts[s.split] = counts.get(s.split, 0) + 1
@@ -111,6 +115,7 @@ def run(name: str, tmp: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=list(DATASETS), action="append")
+    parser.add_argument("--keep", type=Path, help="Keep the dataset folders here (default: a temp dir, removed).")
     args = parser.parse_args()
     results: dict[str, Any] = {"cores": os.cpu_count(), "datasets": {}}
     target = REPO / "benchmarks" / "results" / "split.json"
@@ -119,8 +124,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="keepsight-split-") as tmp:
         for name in args.only or list(DATASETS):
             print(f"{name} ...", flush=True)
-            results["datasets"][name] = run(name, Path(tmp))
+            results["datasets"][name] = run(name, args.keep or Path(tmp))
             print(json.dumps(results["datasets"][name], indent=1), flush=True)
+            target.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     target.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
 

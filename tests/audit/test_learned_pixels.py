@@ -15,9 +15,9 @@ import pytest
 
 from keepsight.audit.runner import run_audit
 from keepsight.checks.image._markings_shapes import find_markings
+from keepsight.checks.image._pixel_scan import analyse_bytes
 from keepsight.checks.image._retouch_find import find_retouching
 from keepsight.checks.image.markings import markings_analysis
-from keepsight.checks.image._pixel_scan import analyse_bytes
 from tests.audit.build import dataset_from
 from tests.audit.plant_edits import Box, clone_stamp, draw_mark, heal, overlaps
 

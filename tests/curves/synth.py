@@ -9,8 +9,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from keepsight.config import CONFIG_NAME, dump_config
 from keepsight.dataset import Dataset
 from keepsight.ingest.importer import import_path
+from keepsight.storage.blobs import atomic_write_bytes
 
 
 def _save(path: Path, pixels: np.ndarray) -> None:
@@ -49,13 +51,23 @@ def hard_classes(root: Path, *, train: int = 240, test: int = 160, side: int = 4
     return root
 
 
-def anomaly_images(root: Path, *, good_train: int = 40, good_test: int = 16, bad_test: int = 16, side: int = 96,
-                   seed: int = 0) -> Path:
-    """Good: a fine random texture. NG (test only): the same texture with a dark scratch or a bright spot."""
+def anomaly_images(root: Path, *, good_train: int = 40, good_test: int = 20, bad_test: int = 20, side: int = 64,
+                   varied: bool = False, seed: int = 0) -> Path:
+    """Good images are stripes plus noise; NG (test only) add a bright spot or a dark scratch.
+
+    ``varied=False``: every good image has the same stripe angle, so a few good images cover what
+    normal looks like and the curve saturates at once. ``varied=True``: each good image has its
+    own angle and period, and a test image at an angle no training image had looks abnormal, so
+    the score keeps improving as more good images cover the range.
+    """
     rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
 
     def good() -> np.ndarray:
-        return _texture(rng, side, 128, 12)
+        angle = rng.uniform(0, np.pi) if varied else 0.3
+        period = rng.uniform(6, 12) if varied else 8.0
+        coord = xx * np.cos(angle) + yy * np.sin(angle)
+        return 128 + 40 * np.sin(coord * 2 * np.pi / period + rng.uniform(0, 2 * np.pi)) + rng.normal(0, 6, (side, side))
 
     for k in range(good_train):
         _save(root / "train" / "OK" / f"g{k:03d}.png", good())
@@ -63,18 +75,36 @@ def anomaly_images(root: Path, *, good_train: int = 40, good_test: int = 16, bad
         _save(root / "test" / "OK" / f"t{k:03d}.png", good())
     for k in range(bad_test):
         img = good()
-        x, y = (int(v) for v in rng.integers(16, side - 16, 2))
+        x, y = (int(v) for v in rng.integers(12, side - 12, 2))
         if k % 2 == 0:
-            cv2.line(img, (x - 12, y - 6), (x + 12, y + 6), 40.0, 2)
+            cv2.line(img, (x - 8, y - 4), (x + 8, y + 4), 10.0, 3)
             kind = "scratch"
         else:
-            cv2.circle(img, (x, y), 5, 230.0, -1)
+            cv2.circle(img, (x, y), 4, 250.0, -1)
             kind = "spot"
         _save(root / "test" / kind / f"b{k:03d}.png", img)
     return root
 
 
 def imported(tmp: Path, source: Path, name: str = "ds") -> Dataset:
-    ds = Dataset.init(tmp / name)
-    import_path(ds, source)
-    return ds
+    """A new dataset holding ``source``, set to one process (the tests run on shared small machines)."""
+    with Dataset.init(tmp / name) as ds:
+        ds.config.ingest.workers = 1
+        ds.config.curve.workers = 1
+        atomic_write_bytes(ds.root / CONFIG_NAME, dump_config(ds.config).encode("utf-8"))
+        import_path(ds, source)
+    return Dataset.open(tmp / name)
+
+
+def many_classes(root: Path, *, train: int = 480, test: int = 240, side: int = 32, seed: int = 0) -> Path:
+    """Eight classes on a brightness x contrast grid, with jitter and texture nuisance: two images per
+    class say little, hundreds pin the class regions down. The test score keeps rising with more data."""
+    rng = np.random.default_rng(seed)
+    levels = [(b, c) for b in (70, 105, 140, 175) for c in (10, 28)]
+    for split, count in (("train", train), ("test", test)):
+        for k in range(count):
+            cls = k % len(levels)
+            brightness, contrast = levels[cls]
+            img = _texture(rng, side, brightness + rng.normal(0, 9), max(2.0, contrast + rng.normal(0, 5)))
+            _save(root / split / f"c{cls}" / f"{split}_{k:03d}.png", img)
+    return root

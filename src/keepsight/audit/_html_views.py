@@ -8,11 +8,15 @@ enough, otherwise one reduced-size decode). Each picture is embedded once and re
 
 Evidence a check can put in ``Finding.evidence`` to have it drawn (all in original image pixels):
 
-* ``boxes``: ``[[x1, y1, x2, y2], ...]`` regions to point at (a suspected marking, a clone
-  source), drawn dashed on the finding's first sample;
-* ``boxes_by_sample``: ``{"<sample id>": [[x1, y1, x2, y2], ...]}`` the same, per sample;
-* ``margin``: a number of pixels, the border band a region should keep clear of (``position.edge``),
-  drawn as a shaded frame; ``margins_by_sample`` (``{"<sample id>": pixels}``) per sample.
+* ``box`` / ``boxes``: ``[x1, y1, x2, y2]`` / a list of them, regions to point at (a suspected
+  marking, an out-of-image region), drawn dashed on the finding's first sample;
+* any list of objects carrying a ``box`` (``markings``, ``edits``...): each drawn the same way,
+  titled by its ``colour``/``kind``; a ``source_box`` beside it (a clone's source) is drawn in
+  a second colour with a line to the box;
+* ``boxes_by_path`` (``{path: [[x1, y1, x2, y2], ...]}``) or ``boxes_by_sample`` (keyed by the
+  sample id as text): boxes per sample, for findings on several images;
+* ``margin`` (pixels), ``margins_px`` (a list; the largest is drawn) or ``margins_by_sample``:
+  the border band regions should keep clear of (``position.edge``), drawn as a shaded frame.
 
 The regions named by ``Finding.annotations`` are drawn bold in their class colour, the sample's
 other regions faint, for context.
@@ -42,6 +46,7 @@ from keepsight.storage.catalog.rows import annotation_from_row, sample_from_row
 
 JPEG_QUALITY = 82
 EVIDENCE_COLOUR = "#ffffff"
+SOURCE_COLOUR = "#00d5ff"
 MARGIN_COLOUR = "#ff8c00"
 _BATCH = 500
 
@@ -159,32 +164,84 @@ def region_shapes(ann: Annotation, colour: str, *, emphasis: bool, px: float) ->
     return []
 
 
-def evidence_shapes(evidence: dict[str, Any], sample_id: int, first: bool, width: int, height: int,
-                    px: float) -> list[Shape]:
-    """Evidence boxes and the edge margin of one sample, in image pixels (see the module docstring)."""
-    shapes: list[Shape] = []
+def _margin(evidence: dict[str, Any], sample: Sample) -> float | None:
     by_sample = evidence.get("margins_by_sample")
-    margin = by_sample.get(str(sample_id)) if isinstance(by_sample, dict) else evidence.get("margin")
-    if isinstance(margin, int | float) and not isinstance(margin, bool) and math.isfinite(margin) and margin > 0:
-        m = min(float(margin), width / 2, height / 2)
+    value: Any = by_sample.get(str(sample.id)) if isinstance(by_sample, dict) else evidence.get("margin")
+    listed = evidence.get("margins_px")
+    if value is None and isinstance(listed, list):
+        numbers = [v for v in listed if isinstance(v, int | float) and not isinstance(v, bool)]
+        value = max(numbers, default=None)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    return None
+
+
+def _boxes_to_draw(evidence: dict[str, Any], sample: Sample, first: bool) -> list[tuple[Any, Any, str]]:
+    """(box, source box or None, title) for this sample, following the conventions in the module docstring."""
+    for key, wanted in (("boxes_by_sample", str(sample.id)), ("boxes_by_path", sample.path)):
+        table = evidence.get(key)
+        if isinstance(table, dict):
+            listed = table.get(wanted, [])
+            return [(b, None, "evidence") for b in listed] if isinstance(listed, list) else []
+    if not first:
+        return []
+    out: list[tuple[Any, Any, str]] = []
+    if "box" in evidence:
+        out.append((evidence["box"], None, "evidence"))
+    boxes = evidence.get("boxes")
+    if isinstance(boxes, list):
+        out += [(b, None, "evidence") for b in boxes]
+    for key, items in evidence.items():  # e.g. markings / edits: [{"box": [...], "kind": ..., "score": ...}]
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict) and "box" in item:
+                    title = " ".join(str(item[k]) for k in ("colour", "kind") if isinstance(item.get(k), str)) or key
+                    out.append((item["box"], item.get("source_box"), title))
+    return out
+
+
+def _rounded(box: Sequence[float]) -> tuple[float, ...]:
+    return tuple(round(float(v), 1) for v in box)
+
+
+def _rect(box: tuple[float, float, float, float]) -> dict[str, str]:
+    x1, y1, x2, y2 = box
+    return {"x": _fmt(x1), "y": _fmt(y1), "width": _fmt(max(x2 - x1, 1.0)), "height": _fmt(max(y2 - y1, 1.0))}
+
+
+def evidence_shapes(evidence: dict[str, Any], sample: Sample, first: bool, px: float,
+                    drawn: set[tuple[float, ...]] | None = None) -> list[Shape]:
+    """Evidence boxes, clone sources and the edge margin of one sample, in image pixels.
+
+    ``drawn``: bounds of regions already drawn bold; an evidence box that only repeats one is left out.
+    """
+    shapes: list[Shape] = []
+    width, height = sample.width, sample.height
+    margin = _margin(evidence, sample)
+    if margin is not None:
+        m = min(margin, width / 2, height / 2)
         frame = (f"M0,0H{width}V{height}H0Z M{_fmt(m)},{_fmt(m)}V{_fmt(height - m)}"
                  f"H{_fmt(width - m)}V{_fmt(m)}Z")
         shapes.append(Shape("path", {"class": "margin", "d": frame, "fill": MARGIN_COLOUR},
-                            f"edge margin: {_fmt(float(margin))} px"))
-    boxes_by_sample = evidence.get("boxes_by_sample")
-    if isinstance(boxes_by_sample, dict):
-        boxes = boxes_by_sample.get(str(sample_id), [])
-    else:
-        boxes = evidence.get("boxes", []) if first else []
-    for item in boxes if isinstance(boxes, list) else []:
-        box = _finite_box(item)
-        if box is None:
+                            f"edge margin: {_fmt(margin)} px"))
+    dash = f"{_fmt(5 * px)} {_fmt(3 * px)}"
+    seen: set[tuple[float, ...]] = set()
+    for raw, raw_source, title in _boxes_to_draw(evidence, sample, first):
+        box = _finite_box(raw)
+        if box is None or box in seen or _rounded(box) in (drawn or set()):
             continue
-        x1, y1, x2, y2 = box
-        attrs = {"x": _fmt(x1), "y": _fmt(y1), "width": _fmt(max(x2 - x1, 1.0)), "height": _fmt(max(y2 - y1, 1.0))}
-        shapes.append(Shape("rect", {"class": "evidence-halo", "fill": "none", **attrs}))
+        seen.add(box)
+        shapes.append(Shape("rect", {"class": "evidence-halo", "fill": "none", **_rect(box)}))
         shapes.append(Shape("rect", {"class": "evidence", "stroke": EVIDENCE_COLOUR, "fill": "none",
-                                     "stroke-dasharray": f"{_fmt(5 * px)} {_fmt(3 * px)}", **attrs}, "evidence"))
+                                     "stroke-dasharray": dash, **_rect(box)}, title))
+        source = _finite_box(raw_source)
+        if source is not None:  # a clone: where the patch was copied from, and an arrow to where it went
+            shapes.append(Shape("rect", {"class": "evidence source", "stroke": SOURCE_COLOUR, "fill": "none",
+                                         "stroke-dasharray": dash, **_rect(source)}, f"{title}: source"))
+            shapes.append(Shape("line", {"class": "evidence source", "stroke": SOURCE_COLOUR,
+                                         "x1": _fmt((source[0] + source[2]) / 2), "y1": _fmt((source[1] + source[3]) / 2),
+                                         "x2": _fmt((box[0] + box[2]) / 2), "y2": _fmt((box[1] + box[3]) / 2)},
+                                f"{title}: copied from here to there"))
     return shapes
 
 
@@ -241,7 +298,9 @@ class ViewBuilder:
             shapes += region_shapes(ann, self.colours.get(ann.label, "#cccccc"), emphasis=emphasis, px=px)
             if emphasis and ann.label not in labels:
                 labels.append(ann.label)
-        shapes += evidence_shapes(evidence, sample.id, first, sample.width, sample.height, px)
+        bold = {_rounded(b) for a in regions if highlight and (a.uid or "") in highlight
+                if (b := a.geometry.bounds()) is not None}
+        shapes += evidence_shapes(evidence, sample, first, px, bold)
         note = "" if image_id else f"no picture: {self._errors.get(sample.blob, 'not available')}"
         return View(sample.id, sample.path, sample.width, sample.height, image_id, shapes, sample.split,
                     sample.verdict, note, labels)

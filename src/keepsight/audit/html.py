@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +38,8 @@ from keepsight.storage.catalog import tables as t
 VIEW_SIDE = 256  # one picture or a pair: reduced decode, long side in pixels
 MOSAIC_SIDE = 128  # group members: the stored thumbnail
 MOSAIC_LIMIT = 12  # group members shown per finding
-_DRAWN_KEYS = {"boxes", "boxes_by_sample", "margins_by_sample"}
+_DRAWN_KEYS = {"box", "boxes", "boxes_by_path", "boxes_by_sample", "margins_by_sample", "image_size"}
+_DIGEST = re.compile(r"[0-9a-f]{40,64}")
 
 
 @dataclass
@@ -71,15 +73,35 @@ def _data_uri(svg: bytes | None) -> str | None:
 def _short(value: Any, limit: int = 140) -> str:
     if isinstance(value, float):
         text = f"{value:.4g}" if math.isfinite(value) else str(value)
-    elif isinstance(value, str | int | bool) or value is None:
+    elif isinstance(value, str):
+        text = value[:12] + "…" if _DIGEST.fullmatch(value) else value
+    elif isinstance(value, int | bool) or value is None:
         text = str(value)
     else:
         text = json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _described(items: list[Any]) -> str | None:
+    """A list of drawn evidence objects (markings, edits) in words: 'red circle 0.93, ...'."""
+    if not items or not all(isinstance(i, dict) and "box" in i for i in items):
+        return None
+    words = []
+    for item in items:
+        name = " ".join(str(item[k]) for k in ("colour", "kind") if isinstance(item.get(k), str)) or "region"
+        score = item.get("score")
+        words.append(f"{name} {score:.2f}" if isinstance(score, int | float) else name)
+    return ", ".join(words)
+
+
 def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(k, _short(v)) for k, v in evidence.items() if k not in _DRAWN_KEYS]
+    out = []
+    for key, value in evidence.items():
+        if key in _DRAWN_KEYS:
+            continue
+        text = _described(value) if isinstance(value, list) else None
+        out.append((key, _short(text if text is not None else value)))
+    return out
 
 
 def _state(result: CheckResult) -> str:

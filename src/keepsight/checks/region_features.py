@@ -97,7 +97,7 @@ def inside(keypoints: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return np.flatnonzero((x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3]))
 
 
-_ORB = cv2.ORB_create(edgeThreshold=15, patchSize=31)
+_ORB = cv2.ORB.create(edgeThreshold=15, patchSize=31)
 
 
 def dense_descriptors(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -115,7 +115,7 @@ def _size_for(a: float, b: float, c: float, target: float) -> float | None:
         return None
     if a <= 0.0 or b <= 1e-9:  # a flat curve: reached at any size, or never
         return 1.0 if (a if b <= 1e-9 else 0.0) + c <= err else None
-    return float((a / (err - c)) ** (1.0 / b))
+    return max(1.0, float((a / (err - c)) ** (1.0 / b)))
 
 
 def _fit_once(n: np.ndarray, err: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -163,7 +163,11 @@ def recommend(
             est = fit.predict(factor * current_n)
             predicted[f"{factor}x"] = {"size": factor * current_n, **est.as_dict()}
         gain = predicted["2x"]["value"] - fit.score(current_n)
-        if gain < config.min_gain:
+        if last.test_mean >= 1.0 - config.min_gain / 2 and gain < config.min_gain:
+            verdict = "saturated"
+            message = (f"{metric} is already {last.test_mean:.3f} with {last.size} images: this test set cannot show "
+                       "what more data would bring; test on a larger or harder test set")
+        elif gain < config.min_gain:
             verdict = "saturated"
             message = (f"more images of the same kind will barely help: twice the data ({2 * current_n:.0f} images) is "
                        f"predicted to move {metric} from {last.test_mean:.3f} to {predicted['2x']['value']:.3f}; the "
@@ -205,6 +209,8 @@ def _needs_more(per_class: list[ClassAdvice], config: CurveConfig, task: str) ->
         return (f"{best.name}: {best.current:.3f} now, {best.predicted_2x:.3f} predicted with twice the data; "
                 f"{best.groups_in_pool} distinct objects in the train pool: collect more distinct {best.name} objects")
     worst = min(per_class, key=lambda c: c.current)
+    if worst.current >= 1.0 - config.min_gain / 2:
+        return None  # every class is (near) perfect: nothing to single out
     if task == "anomaly":
         return (f"{worst.name} is detected worst ({worst.current:.3f}) and more good images will not change that: "
                 "the model's features may not see this defect")

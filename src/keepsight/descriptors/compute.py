@@ -19,8 +19,9 @@ from keepsight.errors import ImageError
 # Images are analysed with their long side at most this (JPEG DCT scaling does most of the work).
 WORK_SIDE = 768
 # A JPEG is decoded at the strongest DCT reduction whose long side still reaches this share of
-# WORK_SIDE: a 2900 px frame is decoded at 1/4 (725 px) rather than at 1/2 and then resized.
-MIN_WORK_SHARE = 0.7
+# WORK_SIDE: a 2900 px frame is decoded at 1/4 (725 px) rather than at 1/2 and then resized
+# (a lower share loses the fine texture that tells look-alike parts apart).
+MIN_WORK_SHARE = 0.9
 # Keypoints: many fine-scale ones (4 pyramid levels, low FAST threshold). Re-captures of one
 # surface share its fine texture (scratches, grain); look-alike parts on one fixture share only
 # the coarse structure, which a deep pyramid with few keypoints would spend its budget on.

@@ -86,6 +86,8 @@ class SelectionConfig(BaseModel):
     pool: int = Field(2000, ge=10, description="recent production images kept as annotation candidates")
     max_remove_fraction: float = Field(0.2, ge=0, le=1,
                                        description="propose removals only when fewer training images than this share look obsolete")
+    min_pool_for_removal: int = Field(100, ge=10,
+                                      description="production images needed before a training image can be called obsolete")
 
 
 class _PolicyBase(BaseModel):

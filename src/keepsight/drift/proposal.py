@@ -5,8 +5,8 @@
   production image that looks the same (closer than training images typically are to each
   other): either the label or the model is wrong, and a person should look at the label.
 * **remove**: training images unlike anything production has shown over the pool (farther
-  from every production image than production images are from each other at the 99th
-  percentile): conditions that no longer occur. Proposed only when few training images are
+  from every production image than twice the 99th percentile of production images' distances
+  to each other): conditions that no longer occur. Proposed only when few training images are
   affected; when most of the training set no longer looks like production, the fix is new
   data, not deletion, and the proposal says so.
 """
@@ -24,7 +24,9 @@ from keepsight.drift.reference import ReferenceProfile
 from keepsight.drift.selection import Pick
 
 CONFIDENT = 0.9  # predictions at least this sure can contradict a training label
-MIN_POOL_FOR_REMOVAL = 100  # production images needed before "obsolete" means anything
+# Each training image is judged alone (no test over a window), so it must be clearly beyond production's own
+# spread: twice its 99th-percentile nearest-neighbour distance, not at the tail of it.
+OBSOLETE_MARGIN = 2.0
 
 
 def _re_annotate(reference: ReferenceProfile, pool: list[Candidate]) -> list[dict[str, Any]]:
@@ -51,15 +53,15 @@ def _re_annotate(reference: ReferenceProfile, pool: list[Candidate]) -> list[dic
     return list(out.values())
 
 
-def _remove(reference: ReferenceProfile, pool: list[Candidate], max_fraction: float,
+def _remove(reference: ReferenceProfile, pool: list[Candidate], max_fraction: float, min_pool: int,
             notes: list[str]) -> list[dict[str, Any]]:
-    if len(pool) < MIN_POOL_FOR_REMOVAL:
-        notes.append(f"no removals proposed: {len(pool)} production images seen, {MIN_POOL_FOR_REMOVAL} needed "
+    if len(pool) < min_pool:
+        notes.append(f"no removals proposed: {len(pool)} production images seen, {min_pool} needed "
                      "to call a training image obsolete")
         return []
     prod = np.stack([c.embedding for c in pool])
     own, _ = NearestNeighbors(n_neighbors=2).fit(prod).kneighbors(prod)
-    threshold = float(np.quantile(own[:, 1], 0.99))
+    threshold = OBSOLETE_MARGIN * float(np.quantile(own[:, 1], 0.99))
     to_prod, _ = NearestNeighbors(n_neighbors=1).fit(prod).kneighbors(reference.embeddings)
     obsolete = np.flatnonzero(to_prod[:, 0] > threshold)
     share = len(obsolete) / len(reference.digests)
@@ -74,7 +76,7 @@ def _remove(reference: ReferenceProfile, pool: list[Candidate], max_fraction: fl
 
 
 def propose_next_version(reference: ReferenceProfile, pool: list[Candidate], candidates: list[Candidate],
-                         picks: list[Pick], *, max_remove_fraction: float) -> dict[str, Any]:
+                         picks: list[Pick], *, max_remove_fraction: float, min_pool_for_removal: int) -> dict[str, Any]:
     notes: list[str] = []
     add = [{"name": candidates[p.index].name, "digest": candidates[p.index].digest,
             "source": str(candidates[p.index].path) if candidates[p.index].path else None,
@@ -84,4 +86,4 @@ def propose_next_version(reference: ReferenceProfile, pool: list[Candidate], can
     if not add:
         notes.append("no production images to add: none observed since monitoring started")
     return {"base_version": reference.version, "add": add, "re_annotate": _re_annotate(reference, pool),
-            "remove": _remove(reference, pool, max_remove_fraction, notes), "notes": notes}
+            "remove": _remove(reference, pool, max_remove_fraction, min_pool_for_removal, notes), "notes": notes}

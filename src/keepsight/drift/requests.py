@@ -83,7 +83,8 @@ def create_request(ds: Dataset, firing: Firing, *, reference: ReferenceProfile, 
                                   policy.budget, training=reference.embeddings,
                                   digests=[c.digest for c in candidates])
     proposal = propose_next_version(reference, list(pool.items), candidates, picks,
-                                    max_remove_fraction=config.selection.max_remove_fraction)
+                                    max_remove_fraction=config.selection.max_remove_fraction,
+                                    min_pool_for_removal=config.selection.min_pool_for_removal)
     run = start_run(ds, KIND, {"policy": policy.model_dump(mode="json")},
                     fingerprint=fingerprint([policy.name, firing.at.isoformat(), firing.reason]),
                     dataset_version=version)

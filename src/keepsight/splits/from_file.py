@@ -164,16 +164,16 @@ class Matched:
 
 def match_records(records: list[SplitRecord], paths: dict[int, str], file: str) -> Matched:
     """Sample ids for the records' image names: the exact path, else the only path ending in ``/name``."""
-    by_path = {p: sid for sid, p in paths.items()}
+    by_path = {p: i for i, p in paths.items()}
     by_suffix: dict[str, list[int]] = {}
-    for sid, p in paths.items():
+    for sample_id, p in paths.items():
         parts = PurePosixPath(p).parts
         for k in range(1, len(parts)):
-            by_suffix.setdefault("/".join(parts[k:]), []).append(sid)
+            by_suffix.setdefault("/".join(parts[k:]), []).append(sample_id)
     out = Matched()
     for rec in records:
         name = rec.name.replace("\\", "/").removeprefix("./")
-        sid = by_path.get(name)
+        sid: int | None = by_path.get(name)
         if sid is None:
             candidates = by_suffix.get(name, [])
             if len(candidates) > 1:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Table, and_, or_, select
 
 from keepsight.dataset import Dataset
 from keepsight.errors import DatasetError
-from keepsight.storage.catalog import queries
-from keepsight.storage.catalog.tables import annotation_revisions, annotations, events, import_runs, samples
+from keepsight.storage.catalog import queries, tables
+from keepsight.storage.catalog.tables import annotation_revisions, events, import_runs, samples
+
+# mypy takes tables.annotations for the ``from __future__ import annotations`` feature.
+annotation_rows = cast(Table, tables.annotations)
 
 
 @dataclass
@@ -99,12 +102,12 @@ def _revisions(sample: Any, action: str | None, actor: str | None, since: dateti
     if action is not None and action != "annotation" and not action.startswith("annotation."):
         return None, None
     query = (select(r, samples.c.path, prev.c.label.label("previous_label"))
-             .join(annotations, annotations.c.uid == r.c.annotation_uid)
-             .join(samples, samples.c.id == annotations.c.sample_id)
+             .join(annotation_rows, annotation_rows.c.uid == r.c.annotation_uid)
+             .join(samples, samples.c.id == annotation_rows.c.sample_id)
              .outerjoin(prev, and_(prev.c.annotation_uid == r.c.annotation_uid, prev.c.revision == r.c.revision - 1))
              .where(or_(r.c.action != "create", r.c.reason.is_(None), r.c.reason != "import")))
     if sample is not None:
-        query = query.where(annotations.c.sample_id == sample.id)
+        query = query.where(annotation_rows.c.sample_id == sample.id)
     if action is not None and action.startswith("annotation."):
         query = query.where(r.c.action == action.removeprefix("annotation."))
     if actor:

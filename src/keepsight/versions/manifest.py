@@ -16,16 +16,19 @@ import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Table, and_, select
 
 from keepsight.errors import IntegrityError, StorageError
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.geometry import geometry_from_json
 from keepsight.model.labelbook import LabelBook
-from keepsight.storage.catalog import queries
-from keepsight.storage.catalog.tables import annotation_revisions, annotations, samples
+from keepsight.storage.catalog import queries, tables
+from keepsight.storage.catalog.tables import annotation_revisions, samples
+
+# mypy takes tables.annotations for the ``from __future__ import annotations`` feature.
+annotation_rows = cast(Table, tables.annotations)
 
 MANIFEST_FORMAT = 1
 _SAMPLE_COLUMNS = ("path", "blob", "split", "verdict", "width", "height", "mode", "format", "meta")
@@ -122,7 +125,8 @@ def decode(data: bytes, *, where: str) -> Manifest:
     entries, at = [], 0
     for i, sid in enumerate(ids):
         n = body["annotation_counts"][i]
-        entries.append(Entry(sid, *(cols[c][i] for c in _SAMPLE_COLUMNS), revisions=tuple(rows[at:at + n])))
+        fields = {c: cols[c][i] for c in _SAMPLE_COLUMNS}
+        entries.append(Entry(id=sid, revisions=tuple(rows[at:at + n]), **fields))
         at += n
     return Manifest(entries, body["labelbook"], _undelta(body["frozen_test"]))
 
@@ -130,12 +134,12 @@ def decode(data: bytes, *, where: str) -> Manifest:
 def snapshot(conn: Connection) -> Manifest:
     """The manifest of the catalog's current state (call inside one repeatable-read transaction)."""
     live = (
-        select(annotations.c.sample_id, annotations.c.uid, annotation_revisions.c.id)
-        .join(samples, samples.c.id == annotations.c.sample_id)
-        .outerjoin(annotation_revisions, and_(annotation_revisions.c.annotation_uid == annotations.c.uid,
-                                              annotation_revisions.c.revision == annotations.c.revision))
-        .where(samples.c.status == "active", annotations.c.deleted.is_(False))
-        .order_by(annotations.c.sample_id, annotations.c.id)
+        select(annotation_rows.c.sample_id, annotation_rows.c.uid, annotation_revisions.c.id)
+        .join(samples, samples.c.id == annotation_rows.c.sample_id)
+        .outerjoin(annotation_revisions, and_(annotation_revisions.c.annotation_uid == annotation_rows.c.uid,
+                                              annotation_revisions.c.revision == annotation_rows.c.revision))
+        .where(samples.c.status == "active", annotation_rows.c.deleted.is_(False))
+        .order_by(annotation_rows.c.sample_id, annotation_rows.c.id)
     )
     revisions: dict[int, list[int]] = {}
     for sample_id, uid, row_id in conn.execute(live):

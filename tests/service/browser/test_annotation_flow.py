@@ -133,6 +133,10 @@ def test_annotate_every_kind_submit_and_review(served: Served, context: Any) -> 
     ui.key("Control+z")
     ui.expect_regions(0)
     ui.drag((50, 50), (120, 90))
+    ui.drag((150, 150), (200, 200))
+    ui.expect_regions(2)
+    page.click("#regions li >> nth=1")
+    ui.key("Delete")
     ui.expect_regions(1)
     ui.save_now()
 
@@ -228,6 +232,16 @@ def test_a_conflicting_save_offers_reload_or_overwrite(served: Served, context: 
         ui.save_now()
         expect(page.locator("#save-status")).to_have_text("Saved · revision 2")
         other_tab.request("PUT", url, json={"base_revision": 2, "annotations": [theirs]})
+        # Zoom in and pan: what is drawn still lands on the image pixels under the pointer.
+        scale = float(page.get_attribute("#stage", "data-scale") or 0)
+        ui.key("+")
+        ui.key("+")
+        assert float(page.get_attribute("#stage", "data-scale") or 0) > 1.5 * scale
+        ui.key("v")
+        offset = float(page.get_attribute("#stage", "data-x") or 0)
+        ui.drag((120, 60), (110, 55))
+        assert float(page.get_attribute("#stage", "data-x") or 0) < offset
+        ui.key("b")
         ui.drag((200, 150), (240, 200))
         expect(dialog).to_be_visible()
         page.click("#conflict-overwrite")
@@ -235,8 +249,9 @@ def test_a_conflicting_save_offers_reload_or_overwrite(served: Served, context: 
         expect(page.locator("#save-status")).to_have_text("Saved · revision 4")
         final = other_tab.request("GET", url)
     assert final["revision"] == 4
-    assert sorted(a["geometry"] for a in final["annotations"]) == [
-        [5.0, 5.0, 30.0, 30.0], [100.0, 100.0, 150.0, 150.0], [200.0, 150.0, 240.0, 200.0]]
+    saved = sorted(a["geometry"] for a in final["annotations"])
+    wanted = [[5.0, 5.0, 30.0, 30.0], [100.0, 100.0, 150.0, 150.0], [200.0, 150.0, 240.0, 200.0]]
+    assert len(saved) == 3 and all(close(a, b) for a, b in zip(saved, wanted, strict=True)), saved
 
 
 def test_login_jobs_and_the_label_book_page(served: Served, context: Any) -> None:

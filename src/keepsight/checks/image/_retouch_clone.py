@@ -96,7 +96,7 @@ def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int) -> tuple[n
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
                 max_diff: float = 3.5, diff_ratio: float = 0.7, min_shift: float = 16.0,
                 min_unique: float = 20.0, lags: int = 8, jpeg_grid: bool = True, join: int = 8,
-                self_ratio: float = 1.5, self_margin: float = 1.5) -> list[Clone]:
+                self_ratio: float = 1.5, self_margin: float = 1.5, strict: bool = True) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
     Blocks are hashed by their mean (``dc_step``) and their AC pattern normalised by the block's
@@ -134,24 +134,25 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     if len(i) < min_unique:
         return []
     # pixel-level check of the candidate pairs
-    h, w = gray.shape
+    hh, ww = gray.shape[0] - BLOCK + 1, gray.shape[1] - BLOCK + 1
     win = np.lib.stride_tricks.sliding_window_view(gray, (BLOCK, BLOCK)).reshape(-1, BLOCK * BLOCK)
     diff = np.abs(win[i].astype(np.int16) - win[j].astype(np.int16)).mean(axis=1)
     ok = (diff <= max_diff) & (diff <= diff_ratio * np.minimum(std[i], std[j]))
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
-    # a block that barely changes when moved 3 pixels along the offset (a straight edge or band
-    # parallel to it) matches anything along that line: such a match says nothing
-    ww = gray.shape[1] - BLOCK + 1
-    hh = gray.shape[0] - BLOCK + 1
+    # a block that barely changes when moved 2-3 pixels along the offset, across or down (a straight
+    # edge or band) matches anything along that line: such a match says nothing about copying
+    self_diff = np.full(len(i), np.inf)
     length = np.hypot(delta[:, 0], delta[:, 1])
-    step = np.rint(3.0 * delta / length[:, None]).astype(np.int64)
-    moved = pos[i] + step
-    inside = (moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww)
-    moved_index = np.where(inside, moved[:, 0] * ww + moved[:, 1], i)
-    self_diff = np.abs(win[i].astype(np.int16) - win[moved_index].astype(np.int16)).mean(axis=1)
+    along = np.rint(3.0 * delta / length[:, None]).astype(np.int64)
+    for move in (along, np.array([[0, 2]]), np.array([[2, 0]])):
+        moved = pos[i] + move
+        inside = (moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww)
+        moved_index = np.where(inside, moved[:, 0] * ww + moved[:, 1], i)
+        d = np.abs(win[i].astype(np.int16) - win[moved_index].astype(np.int16)).mean(axis=1)
+        self_diff = np.minimum(self_diff, np.where(inside, d, 0.0))
     if _DEBUG is not None:
         _DEBUG.append(np.stack([pos[i][:, 0], pos[i][:, 1], delta[:, 0], delta[:, 1], diff, self_diff], axis=1))
-    ok = inside & (self_diff >= self_ratio * diff + self_margin)
+    ok = self_diff >= self_ratio * diff + self_margin
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
     # canonical offset sign, unique pairs
     flip = (delta[:, 0] < 0) | ((delta[:, 0] == 0) & (delta[:, 1] < 0))
@@ -169,6 +170,14 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     distinct = np.unique((ends.astype(np.int64) << 32) + ((seen[:, 0] + 32768) << 16) + (seen[:, 1] + 32768))
     partners = np.bincount((distinct >> 32).astype(np.int64), minlength=len(pos))
     weight = 1.0 / np.maximum(partners[i], partners[j])
+    if strict:
+        lo = np.full((len(pos), 2), 1 << 20, np.int64)
+        hi = np.full((len(pos), 2), -(1 << 20), np.int64)
+        full = np.concatenate([delta, -delta])
+        np.minimum.at(lo, ends, full)
+        np.maximum.at(hi, ends, full)
+        spread = (hi - lo).max(axis=1)
+        weight = ((spread[i] <= 2) & (spread[j] <= 2)).astype(np.float64)
     found: list[Clone] = []
     offsets, inverse = np.unique(delta, axis=0, return_inverse=True)
     votes = np.bincount(inverse.ravel(), weights=weight)

@@ -44,10 +44,10 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouc
     gray, factor = work_gray(image)
     found: list[Retouch] = []
     for c in find_clones(gray, jpeg_grid=factor == 1):
-        score = _ramp(c.blocks, 30, 80) * (1.0 - _ramp(c.diff, 2.5, 4.0))
+        score = _ramp(c.unique, 30, 70) * (1.0 - _ramp(c.diff, 2.5, 3.5))
         if score >= min_score:
             found.append(Retouch("clone", _scaled(c.target, factor), round(score, 3), _scaled(c.source, factor), {
-                "blocks": c.blocks, "mean_difference": round(c.diff, 2),
+                "blocks": c.blocks, "unique_blocks": round(c.unique, 1), "mean_difference": round(c.diff, 2),
                 "offset_x": c.offset[0] * factor, "offset_y": c.offset[1] * factor}))
     for s in find_smooth_islands(gray):
         score = smooth_score(s)

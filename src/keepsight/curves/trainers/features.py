@@ -70,7 +70,12 @@ def learn_vocabulary(descriptor_sets: Sequence[np.ndarray], k: int, *, seed: int
     if len(data) < k:
         return np.zeros((0, 256), np.float32)
     km = faiss.Kmeans(256, k, niter=15, seed=seed, verbose=False, min_points_per_centroid=1)
-    km.train(np.ascontiguousarray(data))
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # a few thousand points: OpenMP threads only add contention
+    try:
+        km.train(np.ascontiguousarray(data))
+    finally:
+        faiss.omp_set_num_threads(threads)
     return np.asarray(km.centroids, np.float32)
 
 

@@ -57,10 +57,17 @@ export function el(tag, props = {}, ...children) {
     else if (key in node && typeof value !== "string") node[key] = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  return fill(node, ...children);
+}
+
+// Replace a node's children: nested arrays are flattened, null, undefined and false are left out.
+export function fill(node, ...children) {
+  const nodes = [];
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    nodes.push(child instanceof Node ? child : document.createTextNode(String(child)));
   }
+  node.replaceChildren(...nodes);
   return node;
 }
 
@@ -105,7 +112,7 @@ export async function startPage(active) {
         location.assign("/ui/login");
       },
     }, "Sign out");
-    bar.replaceChildren(
+    fill(bar,
       el("a", { class: "brand", href: "/ui/jobs" }, "keep", el("span", {}, "sight")),
       el("nav", {}, LINKS.map(([key, href, text]) => el("a", { href, class: key === active ? "active" : "" },
         key === "jobs" && me.role === "annotator" ? "My jobs" : text))),

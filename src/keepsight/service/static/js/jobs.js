@@ -1,5 +1,5 @@
 // "My jobs" for annotators (the server lists only theirs); every job, filtered by state, for the others.
-import { api, badge, el, startPage, when } from "./api.js";
+import { api, badge, el, fill, startPage, when } from "./api.js";
 
 const STATES = ["new", "in_progress", "submitted", "rejected", "accepted"];
 const WORKING = new Set(["new", "in_progress", "rejected"]);
@@ -33,7 +33,7 @@ function render(jobs, me, tasks, filter) {
   const shown = filter ? jobs.filter((j) => j.state === filter) : jobs;
   const target = document.getElementById("jobs");
   if (!shown.length) {
-    target.replaceChildren(el("div", { class: "card empty" },
+    fill(target, el("div", { class: "card empty" },
       me.role === "annotator" ? "No jobs are assigned to you yet." : "No jobs in this state."));
     return;
   }
@@ -51,7 +51,7 @@ function render(jobs, me, tasks, filter) {
     el("td", { class: "small" }, job.comment || ""),
     el("td", {}, actions(job, me)),
   ));
-  target.replaceChildren(el("table", { class: "list" }, el("thead", {}, head), el("tbody", {}, rows)));
+  fill(target, el("table", { class: "list" }, el("thead", {}, head), el("tbody", {}, rows)));
 }
 
 async function main() {
@@ -69,7 +69,7 @@ async function main() {
   let filter = params.get("state") || "";
   const filters = document.getElementById("filters");
   const drawFilters = () => {
-    filters.replaceChildren(...["", ...STATES].map((state) => {
+    fill(filters, ...["", ...STATES].map((state) => {
       const count = state ? jobs.filter((j) => j.state === state).length : jobs.length;
       return el("button", {
         class: state === filter ? "on" : "",

@@ -1,7 +1,7 @@
 // The label book: the house rules and every class (/ui/labelbook), or one class's page
 // (/ui/labelbook/{name}): description, allowed tools, orientation, attributes, examples and
 // counter-examples, so every annotator follows the same rules. Managers edit them here.
-import { api, el, pathParts, startPage, swatch, withColours } from "./api.js";
+import { api, el, fill, pathParts, startPage, swatch, withColours } from "./api.js";
 
 const TOOL_KEYS = { box: "B", rotated_box: "R", polygon: "P", polyline: "L", points: "K", brush: "M", eraser: "E", tag: "T" };
 const TOOL_NAMES = { box: "box", rotated_box: "rotated box", polygon: "polygon", polyline: "polyline", points: "points",
@@ -52,7 +52,7 @@ function rulesCard(rules) {
 }
 
 function index(book, content) {
-  content.replaceChildren(
+  fill(content,
     el("h1", {}, "Label book"),
     rulesCard(book.rules),
     el("h2", { class: "section-gap" }, `Classes (${book.classes.length})`),
@@ -113,7 +113,7 @@ function editor(c, reload) {
 
 function classPage(book, c, me, content, reload) {
   const attributes = Object.entries(c.attributes);
-  content.replaceChildren(
+  fill(content,
     el("p", { class: "small" }, el("a", { href: "/ui/labelbook" }, "‹ Label book")),
     el("div", { class: "pagehead" }, swatch(c.colour), el("h1", {}, c.name),
       c.is_defect === true ? el("span", { class: "badge rejected" }, "defect") : null,
@@ -153,7 +153,7 @@ async function main() {
     }
     const c = book.classes.find((x) => x.name === name);
     if (!c) {
-      content.replaceChildren(el("h1", {}, "Label book"), el("div", { class: "error" }, `There is no class ${name}.`),
+      fill(content, el("h1", {}, "Label book"), el("div", { class: "error" }, `There is no class ${name}.`),
         el("a", { href: "/ui/labelbook" }, "All classes"));
       return;
     }

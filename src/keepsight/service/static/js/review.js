@@ -1,7 +1,7 @@
 // The review page: look at each image of a submitted job, accept it or reject it with a comment,
 // then decide the job (accepting it accepts every image not reviewed yet; a job with a rejected
 // image goes back to its annotator).
-import { api, badge, el, pathParts, startPage, swatch, withColours } from "./api.js";
+import { api, badge, el, fill, pathParts, startPage, swatch, withColours } from "./api.js";
 import { rleToCanvas } from "./annotate/rle.js";
 import { hexToRgb, View } from "./annotate/view.js";
 
@@ -95,11 +95,11 @@ class ReviewPage {
     $("item-actions").classList.toggle("hidden", !canReview);
 
     const tags = this.items.filter((a) => a.kind === "tag");
-    $("tags").replaceChildren(...(tags.length ? tags.map((a) => el("span", { class: "chip", dataset: { tag: a.label } },
+    fill($("tags"), ...(tags.length ? tags.map((a) => el("span", { class: "chip", dataset: { tag: a.label } },
       swatch(this.colour(a.label)), " ", a.label)) : [el("span", { class: "muted small" }, "none")]));
     const regions = this.items.filter((a) => a.kind !== "tag");
     $("region-count").textContent = `(${regions.length})`;
-    $("regions").replaceChildren(...regions.map((a) => {
+    fill($("regions"), ...regions.map((a) => {
       const attrs = Object.entries(a.attributes || {}).map(([k, v]) => `${k}=${v}`).join(" ");
       return el("li", { class: a.uid === this.selected ? "on" : "", dataset: { uid: a.uid, kind: a.kind },
         onclick: () => { this.selected = a.uid; this.render(); } },
@@ -107,7 +107,7 @@ class ReviewPage {
       el("span", { class: "kind" }, a.kind === "mask" ? `mask ${a.area} px` : a.kind.replace("_", " ")));
     }));
     $("finding-count").textContent = `(${this.findings.length})`;
-    $("findings").replaceChildren(...(this.findings.length ? this.findings.map((f) => el("li", {},
+    fill($("findings"), ...(this.findings.length ? this.findings.map((f) => el("li", {},
       el("div", { class: "row" }, badge(f.severity || "info", f.severity || "info"), el("span", { class: "check" }, f.check)),
       f.message ? el("div", {}, f.message) : null)) : [el("li", { class: "muted" }, "Nothing found on this image.")]));
 
@@ -117,7 +117,7 @@ class ReviewPage {
       (job.comment ? ` — last comment: ${job.comment}` : "");
     $("accept-job").disabled = !reviewing || Boolean(counts.rejected);
     $("reject-job").disabled = !reviewing;
-    $("strip").replaceChildren(...job.items.map((i, n) => el("button", {
+    fill($("strip"), ...job.items.map((i, n) => el("button", {
       class: n === this.index ? "on" : "", dataset: { item: i.id, review: i.review },
       onclick: () => this.open(n) }, el("span", { class: "small" }, `${n + 1}. ${i.path}`), badge(i.review))));
   }

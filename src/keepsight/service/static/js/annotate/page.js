@@ -1,6 +1,6 @@
 // The annotation page: one job's images, one at a time, with the drawing tools, the class picker,
 // attributes, image tags, the audit's findings, undo and autosave.
-import { api, badge, el, pathParts, startPage, swatch, withColours } from "../api.js";
+import { api, badge, el, fill, pathParts, startPage, swatch, withColours } from "../api.js";
 import { Autosave } from "./autosave.js";
 import { round } from "./geometry.js";
 import { rleToCanvas } from "./rle.js";
@@ -372,7 +372,7 @@ class AnnotationPage {
     }
     if (this.item && this.item.review === "accepted") notices.push(el("div", { class: "notice ok" }, "Accepted: read only."));
     else if (!this.editable) notices.push(el("div", { class: "notice info" }, `Read only: the job is ${job.state.replace("_", " ")}.`));
-    $("notices").replaceChildren(...notices);
+    fill($("notices"), ...notices);
     $("notices").classList.toggle("hidden", !notices.length);
     this.renderTools();
   }
@@ -391,7 +391,7 @@ class AnnotationPage {
     buttons.push(el("div", { class: "sep" }));
     buttons.push(el("button", { title: "Undo (Ctrl+Z)", disabled: !this.editable, dataset: { tool: "undo" },
       onclick: () => this.undo() }, icon("undo"), el("small", {}, "undo")));
-    bar.replaceChildren(...buttons);
+    fill(bar, ...buttons);
   }
 
   renderAll() {
@@ -418,7 +418,7 @@ class AnnotationPage {
         dataset: { class: name }, title: spec.description || name, onclick: () => this.setClass(name) },
       swatch(spec.colour), name, i < 9 ? el("kbd", { class: "key" }, String(i + 1)) : null);
     });
-    $("classes").replaceChildren(...buttons);
+    fill($("classes"), ...buttons);
     const spec = this.classes[this.currentClass];
     const rule = $("class-rule");
     if (!spec) {
@@ -426,7 +426,7 @@ class AnnotationPage {
       return;
     }
     rule.classList.remove("hidden");
-    rule.replaceChildren(
+    fill(rule, 
       spec.description ? el("p", {}, spec.description) : null,
       el("p", {}, "Drawn with: ", spec.tools.join(", "), ". ",
         spec.kinds.includes("rotated_box") ? spec.orientation_rule : ""),
@@ -469,7 +469,7 @@ class AnnotationPage {
       }
       return el("div", {}, el("label", { for: id }, labelText), input);
     });
-    $("selected").replaceChildren(
+    fill($("selected"), 
       el("label", { for: "selected-class" }, "Class"), classSelect,
       fields,
       el("p", { class: "small muted" }, `${a.kind.replace("_", " ")} · ${describe(a)}`),
@@ -480,7 +480,7 @@ class AnnotationPage {
   renderTags() {
     const tagClasses = this.classOrder.filter((n) => this.allows(n, "tag"));
     const present = new Set(this.store.items.filter((a) => a.kind === "tag").map((a) => a.label));
-    $("tags").replaceChildren(...(tagClasses.length ? tagClasses.map((name) => el("label", { class: "inline" },
+    fill($("tags"), ...(tagClasses.length ? tagClasses.map((name) => el("label", { class: "inline" },
       el("input", { type: "checkbox", checked: present.has(name), disabled: !this.editable, dataset: { tag: name },
         onchange: () => this.toggleTag(name) }),
       swatch(this.colour(name)), name)) : [el("span", { class: "muted small" }, "No class of the label book is a tag.")]));
@@ -489,7 +489,7 @@ class AnnotationPage {
   renderRegions() {
     const regions = this.store.items.filter((a) => a.kind !== "tag");
     $("region-count").textContent = `(${regions.length})`;
-    $("regions").replaceChildren(...regions.map((a) => {
+    fill($("regions"), ...regions.map((a) => {
       const attrs = Object.entries(a.attributes || {}).filter(([, v]) => v !== false && v !== "")
         .map(([k, v]) => `${k}=${v}`).join(" ");
       return el("li", { class: a.uid === this.selected ? "on" : "", onclick: () => this.select(a.uid),
@@ -501,7 +501,7 @@ class AnnotationPage {
 
   renderFindings() {
     $("finding-count").textContent = `(${this.findings.length})`;
-    $("findings").replaceChildren(...(this.findings.length ? this.findings.map((f) => el("li", { dataset: { check: f.check } },
+    fill($("findings"), ...(this.findings.length ? this.findings.map((f) => el("li", { dataset: { check: f.check } },
       el("div", { class: "row" }, badge(f.severity || "info", f.severity || "info"), el("span", { class: "check" }, f.check)),
       f.message ? el("div", {}, f.message) : null,
       f.action ? el("div", { class: "muted" }, f.action) : null)) : [el("li", { class: "muted" }, "Nothing found on this image.")]));
