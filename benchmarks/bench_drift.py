@@ -6,7 +6,9 @@ weeks, two spots), every other frame in time order. Streams draw the held-out fr
 * drift stream: stable 60, darkening (gain 0.6) 50, stable 30, camera shift and rotation
   (+24 px x, -6 px y, -1.5 degrees) 50, stable 30, blur (sigma 2.5 px) 50, stable 30, then a new part type
   (magnetic-tile, another dataset) 50; plus a variant whose new part is BSData's other drive type (harder);
-* control stream: 300 held-out frames, nothing changed.
+* control stream: 300 held-out frames, nothing changed;
+* the same on magnetic-tile's defect-free tiles (ROI crops of varied sizes, no fixed scene, so no camera
+  change): stable 60, darkening 50, stable 30, blur 50, stable 30, new part type (NEU-DET steel) 50; control 300.
 
 Every stream runs through ``Monitor`` with the default config (windows of 30 images every 10).
 Per change: whether it was detected with the right primary explanation, after how many
@@ -39,10 +41,16 @@ from keepsight import Dataset, import_path  # noqa: E402
 from keepsight.drift.monitor import Monitor  # noqa: E402
 from keepsight.drift.reference import build_reference  # noqa: E402
 
-VARIANTS = {
-    "drift": streams.DRIFT_PHASES,
-    "drift (new part: BSData type 1)": streams.DRIFT_PHASES[:-1] + [streams.Phase(streams.NEW_PART_SAME_DOMAIN, 50)],
-    "control": streams.CONTROL_PHASES,
+SCENARIOS = {
+    "bsdata": {
+        "drift": streams.DRIFT_PHASES,
+        "drift (new part: BSData type 1)": streams.DRIFT_PHASES[:-1] + [streams.Phase(streams.NEW_PART_SAME_DOMAIN, 50)],
+        "control": streams.CONTROL_PHASES,
+    },
+    "magnetic-tile": {  # ROI crops of varied size: no fixed scene, so no camera change to find
+        "drift": streams.TILE_PHASES,
+        "control": streams.CONTROL_PHASES,
+    },
 }
 
 
@@ -58,8 +66,40 @@ def margins(windows: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 6) for k, v in sorted(out.items())}
 
 
-def run_stream(ds: Dataset, phases: list[streams.Phase], seed: int) -> dict[str, Any]:
-    stream = streams.build_stream(SHARED, phases, seed=seed)
+def compare_embeddings() -> dict[str, dict[str, float]]:
+    """Share of images called novel (beyond training's own 99th-percentile nearest-neighbour distance) by the
+    appearance embedding drift uses, and by the ORB-VLAD global descriptor of the similarity stage (codebook
+    learned on the same training images): held-out frames of the scene should be 0, other parts 1."""
+    import cv2
+    import numpy as np
+
+    from keepsight.descriptors import vlad
+    from keepsight.descriptors.compute import describe_bytes
+    from keepsight.drift.features import image_features
+    from keepsight.drift.reference import nearest
+
+    train, held = streams.bsdata_split(SHARED)
+    sets = {"training": [streams.encode(streams.view(cv2.imread(str(p)))) for p in train],
+            "held-out frames": [streams.encode(streams.view(cv2.imread(str(p)))) for p in held],
+            "magnetic-tile": [streams.encode(f) for f in streams.new_parts(SHARED, "magnetic-tile")[:60]],
+            "BSData type 1": [streams.encode(f) for f in streams.new_parts(SHARED, "bsdata-type1")[:60]]}
+    codebook = vlad.train_codebook([describe_bytes("x", b).descriptors for b in sets["training"]])
+    embedders = {
+        "appearance (drift)": lambda bs: np.stack([image_features(b).embedding for b in bs]),
+        "ORB-VLAD": lambda bs: np.stack([vlad.encode(describe_bytes("x", b).descriptors, codebook) for b in bs]),
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name, embed in embedders.items():
+        ref = embed(sets["training"])
+        loo, _ = nearest(ref, ref, exclude_self=True)
+        threshold = float(np.quantile(loo, 0.99))
+        out[name] = {k: round(float(np.mean(nearest(embed(v), ref)[0] > threshold)), 3)
+                     for k, v in sets.items() if k != "training"}
+    return out
+
+
+def run_stream(ds: Dataset, phases: list[streams.Phase], seed: int, source: str) -> dict[str, Any]:
+    stream = streams.build_stream(SHARED, phases, seed=seed, source=source)
     encoded = [streams.encode(frame) for frame in stream.frames]
     monitor = Monitor(ds, source=f"bench seed {seed}")
     start = time.perf_counter()
@@ -81,25 +121,31 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "drift.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-drift-"))
+    results: dict[str, list[dict[str, Any]]] = {}
+    references: dict[str, dict[str, Any]] = {}
     try:
-        folder = streams.write_training_folder(SHARED, work / "train")
-        ds = Dataset.init(work / "ds")
-        import_path(ds, folder, format="image_folder", split="train")
-        start = time.perf_counter()
-        profile = build_reference(ds, workers=1)
-        reference_seconds = time.perf_counter() - start
-        results: dict[str, list[dict[str, Any]]] = {}
-        for name, phases in VARIANTS.items():
-            results[name] = []
-            for seed in range(args.seeds):
-                row = run_stream(ds, phases, seed)
-                results[name].append(row)
-                print(f"{name} seed {seed}: " + "; ".join(
-                    f"{c['change']}: {'delay ' + str(c['delay_images']) if c['detected'] else 'MISSED'}"
-                    for c in row["changes"]) + f"; false alarm windows {row['false_alarm_windows']}", flush=True)
-        ds.close()
+        for source, variants in SCENARIOS.items():
+            folder = streams.write_training_folder(SHARED, work / source / "train", source=source)
+            ds = Dataset.init(work / source / "ds")
+            import_path(ds, folder, format="image_folder", split="train")
+            start = time.perf_counter()
+            profile = build_reference(ds, workers=1)
+            references[source] = {"images": len(profile.digests), "seconds": round(time.perf_counter() - start, 1),
+                                  "scene": profile.summary()["scene"]}
+            for name, phases in variants.items():
+                key = f"{source}: {name}"
+                results[key] = []
+                for seed in range(args.seeds):
+                    row = run_stream(ds, phases, seed, source)
+                    results[key].append(row)
+                    print(f"{key} seed {seed}: " + "; ".join(
+                        f"{c['change']}: {'delay ' + str(c['delay_images']) if c['detected'] else 'MISSED'}"
+                        for c in row["changes"]) + f"; false alarm windows {row['false_alarm_windows']}", flush=True)
+            ds.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    embeddings = compare_embeddings()
+    print("novel share by embedding:", embeddings, flush=True)
     summary: dict[str, Any] = {}
     for name, rows in results.items():
         per_change: dict[str, dict[str, Any]] = {}
@@ -127,10 +173,10 @@ def main() -> None:
         "benchmark": "drift",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_at_end": [round(x, 1) for x in os.getloadavg()]},
-        "reference": {"images": len(profile.digests), "seconds": round(reference_seconds, 1),
-                      "scene": profile.summary()["scene"]},
+        "references": references,
         "config": "defaults (drift.window size 30, step 10, min_images 15; alpha 0.001)",
         "summary": summary,
+        "embedding_comparison": embeddings,
         "runs": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -162,7 +162,8 @@ def build(root: Path) -> tuple[Dataset, dict[str, Any]]:
     hashed = Passwords(SETTINGS).hash(PASSWORD)
     with ds.transaction() as conn:
         for name, role in USERS.items():
-            accounts.create_user(conn, name=name, password_hash=hashed, role=role, dataset=ds.config.name)  # type: ignore[arg-type]
+            accounts.create_user(conn, name=name, password_hash=hashed, role=role,  # type: ignore[arg-type]
+                                 dataset=ds.config.name)
     return ds, drawn
 
 
@@ -185,7 +186,8 @@ def set_up_work(url: str, ds: Dataset, drawn: dict[str, Any]) -> dict[str, int]:
         job = mia.request("GET", "/jobs", params={"task_id": task["id"]})[0]
         return dict(mia.request("PUT", f"/jobs/{job['id']}/assignee", json={"user": annotator}))
 
-    batch = mia.request("POST", "/tasks", json={"name": "line 3, week 48", "job_size": 3, "deadline": "2026-12-04T17:00:00Z",
+    batch = mia.request("POST", "/tasks", json={"name": "line 3, week 48", "job_size": 3,
+                                               "deadline": "2026-12-04T17:00:00Z",
                                                "query": {"kind": "samples", "ids": ids[:3]}})
     work = job_of(batch, "ana")
     item, second, third = sorted(work["items"], key=lambda i: i["path"])
@@ -209,9 +211,10 @@ def set_up_work(url: str, ds: Dataset, drawn: dict[str, Any]) -> dict[str, int]:
                                                "query": {"kind": "samples", "ids": ids}})
     job_of(fresh, "ana")
 
-    mia.request("POST", "/labelbook/classes/scratch/examples", json={"sample_id": ids[0], "note": "a long scratch; head at the sharp end"})
-    mia.request("POST", "/labelbook/classes/scratch/examples", json={"sample_id": ids[2], "note": "the same scratch on another part"})
-    mia.request("POST", "/labelbook/classes/scratch/examples",
+    examples = "/labelbook/classes/scratch/examples"
+    mia.request("POST", examples, json={"sample_id": ids[0], "note": "a long scratch; head at the sharp end"})
+    mia.request("POST", examples, json={"sample_id": ids[2], "note": "the same scratch on another part"})
+    mia.request("POST", examples,
                 json={"sample_id": ids[4], "counter": True, "note": "a pen mark: never a scratch, never annotated"})
     for client in users.values():
         client.close()
@@ -226,19 +229,29 @@ def login(page: Any, url: str, user: str) -> None:
     page.wait_for_url("**/ui/jobs")
 
 
+def report_errors(page: Any, errors: list[str]) -> Any:
+    """Collect the page's script errors and console errors: a screenshot of a broken page is no use."""
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(f"{page.url}: {msg.text}"))
+    return page
+
+
 def shoot(url: str, ids: dict[str, int], out: Path) -> list[Path]:
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=60_000)
     shots: list[Path] = []
+    errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
         annotator = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-        page = annotator.new_page()
+        page = report_errors(annotator.new_page(), errors)
+        page.set_viewport_size({"width": 960, "height": 600})
         page.goto(f"{url}/ui/login")
         page.fill("#name", "ana")
         shots.append(out / "service-login.png")
         page.screenshot(path=shots[-1])
+        page.set_viewport_size(VIEWPORT)
         login(page, url, "ana")
         expect(page.locator("#jobs tbody tr")).to_have_count(3)
         shots.append(out / "service-jobs.png")
@@ -262,7 +275,7 @@ def shoot(url: str, ids: dict[str, int], out: Path) -> list[Path]:
         annotator.close()
 
         reviewer = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-        page = reviewer.new_page()
+        page = report_errors(reviewer.new_page(), errors)
         login(page, url, "rafa")
         page.goto(f"{url}/ui/jobs/{ids['work']}/review")
         expect(page.locator("#strip button")).to_have_count(3)
@@ -276,7 +289,18 @@ def shoot(url: str, ids: dict[str, int], out: Path) -> list[Path]:
         page.screenshot(path=shots[-1])
         reviewer.close()
         browser.close()
+    if errors:
+        raise SystemExit("the pages reported errors:\n" + "\n".join(errors))
     return shots
+
+
+def shrink(path: Path) -> None:
+    """256-colour PNG: the docs stay small, and the pages have few colours anyway."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
 
 
 def main() -> None:
@@ -289,7 +313,8 @@ def main() -> None:
         with BackgroundServer(create_app(ds, settings=SETTINGS)) as url:
             ids = set_up_work(url, ds, drawn)
             for path in shoot(url, ids, args.out):
-                print(path)
+                shrink(path)
+                print(path, f"{path.stat().st_size // 1024} KiB")
         ds.close()
 
 

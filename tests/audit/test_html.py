@@ -113,7 +113,15 @@ def _with_drawn_findings(ds: Dataset, report: AuditReport) -> AuditReport:
             annotations=[c_anns[0].uid or ""], label="scratch", evidence={"margin": 8, "distance": 0.0})]),
         CheckResult("image.markings", "Drawn markings", findings=[Finding(
             "image.markings", "warning", "a drawn circle", samples=[a.id], paths=[a.path],
-            evidence={"boxes": [[60, 20, 100, 70]], "kind": "circle"})]),
+            evidence={"box": [60, 20, 100, 70], "markings": [
+                {"box": [60, 20, 100, 70], "kind": "circle", "colour": "red", "score": 0.9}]})]),
+        CheckResult("image.retouched", "Retouched", findings=[Finding(
+            "image.retouched", "warning", "a cloned patch", samples=[c.id], paths=[c.path],
+            evidence={"box": [80, 10, 100, 30], "edits": [
+                {"kind": "clone", "box": [80, 10, 100, 30], "source_box": [20, 50, 40, 70], "score": 1.0}]})]),
+        CheckResult("labels.capture_conflict", "Conflicting captures", findings=[Finding(
+            "labels.capture_conflict", "warning", "two views, two classes", samples=[a.id, c.id],
+            paths=[a.path, c.path], evidence={"boxes_by_path": {c.path: [[1, 2, 3, 4]]}, "classes": ["x", "y"]})]),
         CheckResult("diversity.repeated_object", "One object many times", findings=[Finding(
             "diversity.repeated_object", "info", "one object captured 7 times", samples=[s.id for s in group],
             paths=[s.path for s in group])]),
@@ -177,7 +185,14 @@ def test_header_sections_and_gate(rendered: tuple[Dataset, str]) -> None:
     assert "no classes &lt;here&gt;" in text
     assert "keep one copy, or move every copy into the same split" in text  # the suggested action
     # Counts per class and split, as a table and a chart.
-    assert tree.find("img", alt="annotations per class and split") and tree.find("img", alt="findings per check")
+    assert tree.find("img", alt="annotations per class and split")
+    # Findings per check: a bar per overview row, the widest check filling it.
+    def bar(check: str) -> list[tuple[str, str]]:
+        [link] = tree.find("a", href=f"#check-{check}")
+        row = next(p for p in reversed(link.parents) if p.tag == "tr")
+        return [(e.attrs["class"], e.attrs["style"]) for e in _inside(tree, row, "span") if "style" in e.attrs]
+
+    assert bar("split.exact_leak") == [("error", "width:100.0%")] and bar("labels.unknown_class") == []
     assert tree.find("img", alt="image statistics")
 
 
@@ -237,6 +252,18 @@ def test_evidence_margin_boxes_and_groups_are_drawn(rendered: tuple[Dataset, str
     [view] = _inside(tree, markings, "svg")
     [box] = [e for e in _inside(tree, view, "rect") if e.attrs.get("class") == "evidence"]
     assert (box.attrs["x"], box.attrs["y"], box.attrs["width"], box.attrs["height"]) == ("60", "20", "40", "50")
+    assert "<title>red circle</title>" in text  # a marking is named by its colour and shape
+    retouched = _section(tree, "image.retouched")
+    [view] = _inside(tree, retouched, "svg")
+    [source] = [e for e in _inside(tree, view, "rect") if e.attrs.get("class") == "evidence source"]
+    [arrow] = [e for e in _inside(tree, view, "line") if e.attrs.get("class") == "evidence source"]
+    assert (source.attrs["x"], source.attrs["y"]) == ("20", "50")
+    assert (arrow.attrs["x1"], arrow.attrs["y1"], arrow.attrs["x2"], arrow.attrs["y2"]) == ("30", "60", "90", "20")
+    conflict = _section(tree, "labels.capture_conflict")
+    first, second = _inside(tree, conflict, "svg")
+    assert not [e for e in _inside(tree, first, "rect") if e.attrs.get("class") == "evidence"]
+    [own] = [e for e in _inside(tree, second, "rect") if e.attrs.get("class") == "evidence"]
+    assert (own.attrs["x"], own.attrs["y"], own.attrs["width"], own.attrs["height"]) == ("1", "2", "2", "2")
     group = _section(tree, "diversity.repeated_object")
     [card] = _inside(tree, group, "article")
     assert "group" in card.attrs["class"] and len(_inside(tree, card, "svg")) == 7
@@ -286,6 +313,10 @@ def test_gate_never_and_clean_report(tmp_path: Path) -> None:
     with _planted(tmp_path / "leaky") as ds:
         report = run_audit(ds, only=["split.exact_leak"], save=False)
         assert "NO GATE" in render_html(ds, report, fail_on="never")
+        # A check that could not run is a gap in the audit: it fails even the 'never' gate, and says so.
+        report.results.append(CheckResult("image.outlier", "Outliers", status="failed", reason="no descriptors"))
+        text = render_html(ds, report, fail_on="never")
+        assert "FAILED" in text and "1 check failed to run" in text and "Failed: no descriptors" in text
 
 
 def test_charts_are_svg_and_take_any_label() -> None:
@@ -294,6 +325,6 @@ def test_charts_are_svg_and_take_any_label() -> None:
     root = ET.fromstring(svg)
     texts = "".join(root.itertext())
     assert "a$b" in texts and "<c>" in texts
-    assert plots.findings_per_check({"x": {"error": 0, "warning": 0, "info": 0}}) is None
+    assert plots.class_split_counts({"x": {"train": 0}}, ["train"]) is None
     hist = plots.stat_histograms({"sharpness": {"train": [10.0, 100.0, 1000.0], "val": [50.0]}, "brightness": {}})
     assert hist is not None and b"sharpness" in hist

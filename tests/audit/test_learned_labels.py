@@ -14,6 +14,7 @@ from keepsight.audit.config import AuditConfig
 from keepsight.audit.runner import run_audit
 from keepsight.checks.base import CheckResult
 from keepsight.checks.context import AuditContext
+from keepsight.checks.labels.suspect_class import out_of_fold_probabilities
 from keepsight.checks.region_features import BLOCKS, region_features
 from keepsight.dataset import Dataset
 from tests.audit.build import dataset_from
@@ -78,15 +79,28 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
 
 
 def test_suspect_class_names_the_planted_mislabel(tmp_path: Path) -> None:
-    # record 4 is a pit labelled "scratch"; folds grouped by the same-object engine (the default)
+    # record 4 is a pit labelled "scratch" (folds by image here; grouping is tested below)
     with dataset_from(tmp_path, _records(_pits_and_scratches(30, mislabel=4), seed=2)) as ds:
-        result = _audit(ds, "labels.suspect_class")
+        result = _audit(ds, "labels.suspect_class", group_folds=False)
     assert result.status == "ok", result.reason
     assert [f.paths for f in result.findings] == [["004.png"]]
     [finding] = result.findings
     assert finding.label == "scratch" and finding.evidence["suggested"] == "pit"
     assert finding.evidence["quality"] < 0.5 and finding.evidence["box"]
     assert result.summary["balanced_accuracy"] > 0.9
+
+
+def test_grouped_folds_keep_copies_of_a_mislabel_from_vouching_for_each_other() -> None:
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (40, 3)), rng.normal(4, 1, (40, 3))])
+    labels = np.repeat([0, 1], 40)
+    x[:5] = x[45]  # five copies of one class-1 region (one object captured five times) labelled 0
+    alone = np.arange(80)  # every region its own group: the copies train on each other
+    together = alone.copy()
+    together[:5] = 100  # the same-object engine puts the copies in one group
+    by_image = out_of_fold_probabilities(x, labels, alone)[:5, 0]
+    by_object = out_of_fold_probabilities(x, labels, together)[:5, 0]
+    assert np.all(by_object < 0.2) and by_object.mean() < by_image.mean()
 
 
 def test_suspect_class_silent_on_clean_labels(clean: Dataset) -> None:

@@ -77,10 +77,10 @@ def anomaly_images(root: Path, *, good_train: int = 40, good_test: int = 20, bad
         img = good()
         x, y = (int(v) for v in rng.integers(12, side - 12, 2))
         if k % 2 == 0:
-            cv2.line(img, (x - 8, y - 4), (x + 8, y + 4), 10.0, 3)
+            cv2.line(img, (x - 8, y - 4), (x + 8, y + 4), 60.0, 1)
             kind = "scratch"
         else:
-            cv2.circle(img, (x, y), 4, 250.0, -1)
+            cv2.circle(img, (x, y), 3, 190.0, -1)
             kind = "spot"
         _save(root / "test" / kind / f"b{k:03d}.png", img)
     return root

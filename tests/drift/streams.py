@@ -68,7 +68,7 @@ def bsdata_split(shared: Path) -> tuple[list[Path], list[Path]]:
     return train, held
 
 
-def view(frame: np.ndarray, change: Change = STABLE) -> np.ndarray:
+def view(frame: np.ndarray, change: Change = STABLE, *, crop: tuple[int, int] | None = CROP) -> np.ndarray:
     """The camera's crop of a full frame under ``change`` (move and rotate about the centre, then dim or blur)."""
     h, w = frame.shape[:2]
     if change.dx or change.dy or change.angle:
@@ -76,15 +76,29 @@ def view(frame: np.ndarray, change: Change = STABLE) -> np.ndarray:
         matrix[0, 2] += change.dx
         matrix[1, 2] += change.dy
         frame = cv2.warpAffine(frame, matrix, (w, h), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
-    x0, y0 = (w - CROP[0]) // 2, (h - CROP[1]) // 2
-    out = frame[y0:y0 + CROP[1], x0:x0 + CROP[0]].astype(np.float32)
+    cw, ch = crop or (w, h)
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    out = frame[y0:y0 + ch, x0:x0 + cw].astype(np.float32)
     if change.blur:
         out = cv2.GaussianBlur(out, (0, 0), change.blur)
     return np.clip(out * change.gain, 0, 255).astype(np.uint8)
 
 
+def tile_split(shared: Path) -> tuple[list[Path], list[Path]]:
+    """magnetic-tile's defect-free tiles: (training, held-out), alternate files. ROI crops of varied sizes:
+    no common scene, so camera geometry is not monitored on this source."""
+    files = sorted((shared / "magnetic-tile" / "MT_Free" / "Imgs").glob("*.jpg"))
+    return files[0::2], files[1::2]
+
+
+SOURCES = {"bsdata": (bsdata_split, CROP), "magnetic-tile": (tile_split, None)}
+
+
 def new_parts(shared: Path, kind: str) -> list[np.ndarray]:
     """Frames of another part type, filling the camera's view."""
+    if kind == "neu-det":
+        files = sorted((shared / "neu-det" / "IMAGES").glob("*.jpg"))[::6]
+        return [im for im in (cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files) if im is not None]
     if kind == "magnetic-tile":
         files = sorted((shared / "magnetic-tile" / "MT_Free" / "Imgs").glob("*.jpg"))
         images = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
@@ -96,9 +110,10 @@ def new_parts(shared: Path, kind: str) -> list[np.ndarray]:
     return [cv2.resize(im, CROP, interpolation=cv2.INTER_AREA) for im in images if im is not None]
 
 
-def build_stream(shared: Path, phases: list[Phase], *, seed: int) -> Stream:
+def build_stream(shared: Path, phases: list[Phase], *, seed: int, source: str = "bsdata") -> Stream:
     """Frames phase by phase; each phase cycles through the held-out frames in its own shuffled order."""
-    _, held = bsdata_split(shared)
+    split, crop = SOURCES[source]
+    _, held = split(shared)
     frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in held]
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {}
@@ -111,7 +126,7 @@ def build_stream(shared: Path, phases: list[Phase], *, seed: int) -> Stream:
             stream.frames += [pool[order[k % len(pool)]] for k in range(phase.images)]
         else:
             order = np.concatenate([rng.permutation(len(frames)) for _ in range(phase.images // len(frames) + 1)])
-            stream.frames += [view(frames[order[k]], phase.change) for k in range(phase.images)]
+            stream.frames += [view(frames[order[k]], phase.change, crop=crop) for k in range(phase.images)]
         stream.phases.append((phase.change, first, len(stream.frames)))
     return stream
 
@@ -123,16 +138,21 @@ def encode(frame: np.ndarray, quality: int = 92) -> bytes:
     return buf.tobytes()
 
 
-def write_training_folder(shared: Path, folder: Path) -> Path:
-    """The training frames as the camera sees them, as an image folder to import with split=train."""
-    train, _ = bsdata_split(shared)
+def write_training_folder(shared: Path, folder: Path, source: str = "bsdata") -> Path:
+    """The training frames as the camera sees them (encoded like the streams), as an image folder to import
+    with split=train."""
+    split, crop = SOURCES[source]
+    train, _ = split(shared)
     folder.mkdir(parents=True, exist_ok=True)
     for path in train:
         frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        (folder / path.name).write_bytes(encode(view(frame)))
+        (folder / path.name).write_bytes(encode(view(frame, crop=crop)))
     return folder
 
 
+NEW_STEEL = Change("new part type (NEU-DET steel)", "new_content", new_part="neu-det")
+TILE_PHASES = [Phase(STABLE, 60), Phase(DARKER, 50), Phase(STABLE, 30), Phase(BLUR, 50), Phase(STABLE, 30),
+               Phase(NEW_STEEL, 50)]
 DRIFT_PHASES = [Phase(STABLE, 60), Phase(DARKER, 50), Phase(STABLE, 30), Phase(CAMERA, 50), Phase(STABLE, 30),
                 Phase(BLUR, 50), Phase(STABLE, 30), Phase(NEW_PART, 50)]
 CONTROL_PHASES = [Phase(STABLE, 300)]

@@ -86,8 +86,9 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", ITEM + "/findings"): Own(EVERYONE),
     ("POST", ITEM + "/review"): REVIEWERS,
     ("POST", ITEM + "/masks"): Own({A, M, R, N}),
-    **{("GET", p): PUBLIC for p in ("/", "/ui/login", "/ui/jobs", "/ui/jobs/{job_id}/annotate", "/ui/jobs/{job_id}/review",
-                                    "/ui/labelbook", "/ui/labelbook/{name}")},  # the browser pages hold no data
+    # The browser pages hold no data: each asks the API, which authorises it.
+    **{("GET", p): PUBLIC for p in ("/", "/ui/login", "/ui/jobs", "/ui/jobs/{job_id}/annotate",
+                                    "/ui/jobs/{job_id}/review", "/ui/labelbook", "/ui/labelbook/{name}")},
     ("GET", "/gold"): REVIEWERS,
     ("PUT", "/gold/{sample_id}"): STAFF,
     ("DELETE", "/gold/{sample_id}"): STAFF,

@@ -186,17 +186,19 @@ def _boxes_to_draw(evidence: dict[str, Any], sample: Sample, first: bool) -> lis
     if not first:
         return []
     out: list[tuple[Any, Any, str]] = []
-    if "box" in evidence:
-        out.append((evidence["box"], None, "evidence"))
-    boxes = evidence.get("boxes")
-    if isinstance(boxes, list):
-        out += [(b, None, "evidence") for b in boxes]
-    for key, items in evidence.items():  # e.g. markings / edits: [{"box": [...], "kind": ..., "score": ...}]
+    # Described objects first (markings, edits: [{"box": [...], "kind": ..., "source_box": ...}]), so that a
+    # plain "box" repeating one of them (the best one) does not take the place of its richer entry.
+    for key, items in evidence.items():
         if isinstance(items, list):
             for item in items:
                 if isinstance(item, dict) and "box" in item:
                     title = " ".join(str(item[k]) for k in ("colour", "kind") if isinstance(item.get(k), str)) or key
                     out.append((item["box"], item.get("source_box"), title))
+    if "box" in evidence:
+        out.append((evidence["box"], None, "evidence"))
+    boxes = evidence.get("boxes")
+    if isinstance(boxes, list):
+        out += [(b, None, "evidence") for b in boxes]
     return out
 
 
@@ -298,7 +300,7 @@ class ViewBuilder:
             shapes += region_shapes(ann, self.colours.get(ann.label, "#cccccc"), emphasis=emphasis, px=px)
             if emphasis and ann.label not in labels:
                 labels.append(ann.label)
-        bold = {_rounded(b) for a in regions if highlight and (a.uid or "") in highlight
+        bold = {_rounded(b) for a in regions if not highlight or (a.uid or "") in highlight
                 if (b := a.geometry.bounds()) is not None}
         shapes += evidence_shapes(evidence, sample, first, px, bold)
         note = "" if image_id else f"no picture: {self._errors.get(sample.blob, 'not available')}"

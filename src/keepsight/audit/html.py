@@ -31,6 +31,7 @@ from keepsight.audit.config import FailOn
 from keepsight.audit.runner import AuditReport
 from keepsight.checks.base import SEVERITIES, SEVERITY_RANK, CheckResult, Finding
 from keepsight.dataset import Dataset
+from keepsight.descriptors.describe import Progress
 from keepsight.descriptors.store import load_stats
 from keepsight.storage.blobs import atomic_write_bytes
 from keepsight.storage.catalog import tables as t
@@ -39,6 +40,7 @@ VIEW_SIDE = 256  # one picture or a pair: reduced decode, long side in pixels
 MOSAIC_SIDE = 128  # group members: the stored thumbnail
 MOSAIC_LIMIT = 12  # group members shown per finding
 _DRAWN_KEYS = {"box", "boxes", "boxes_by_path", "boxes_by_sample", "margins_by_sample", "image_size"}
+_STATE_ORDER = ("failed", "error", "warning", "info", "clean", "skipped")
 _DIGEST = re.compile(r"[0-9a-f]{40,64}")
 
 
@@ -49,6 +51,7 @@ class Card:
     views: list[View]
     more_samples: int
     evidence: list[tuple[str, str]]
+    details: str  # nested evidence as JSON text, shown collapsed
     action: str  # shown only when it differs from the check's usual action
     labels: list[str]  # classes drawn in bold, for the legend
 
@@ -64,6 +67,7 @@ class Section:
     rows: list[Finding] = field(default_factory=list)
     hidden: int = 0
     summary: list[tuple[str, str]] = field(default_factory=list)
+    bar: list[tuple[str, float]] = field(default_factory=list)  # (severity, % of the widest row) for the overview
 
 
 def _data_uri(svg: bytes | None) -> str | None:
@@ -94,14 +98,22 @@ def _described(items: list[Any]) -> str | None:
     return ", ".join(words)
 
 
-def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
+def _evidence_items(evidence: dict[str, Any]) -> tuple[list[tuple[str, str]], str]:
+    """(short values shown inline, the nested rest as indented JSON for a collapsed block)."""
+    inline: list[tuple[str, str]] = []
+    nested: dict[str, Any] = {}
     for key, value in evidence.items():
         if key in _DRAWN_KEYS:
             continue
         text = _described(value) if isinstance(value, list) else None
-        out.append((key, _short(text if text is not None else value)))
-    return out
+        if text is not None:
+            inline.append((key, _short(text)))
+        elif isinstance(value, dict | list) and len(json.dumps(value, default=str)) > 40:
+            nested[key] = value
+        else:
+            inline.append((key, _short(value)))
+    details = json.dumps(nested, indent=1, default=str) if nested else ""
+    return inline, details if len(details) <= 3000 else details[:2999] + "…"
 
 
 def _state(result: CheckResult) -> str:
@@ -128,7 +140,7 @@ class _Builder:
         self.colours = class_colours(self.book, sorted(per_class))
         self.views = ViewBuilder(ds, self.colours)
 
-    def sections(self) -> list[Section]:
+    def sections(self, progress: Progress | None = None) -> list[Section]:
         shown: dict[str, list[Finding]] = {}
         for r in self.report.results:
             ordered = sorted(r.findings, key=lambda f: -SEVERITY_RANK[f.severity])  # stable: check order kept
@@ -136,7 +148,9 @@ class _Builder:
         wanted = {sid for fs in shown.values() for f in fs[: self.max_findings] for sid in f.samples}
         samples = fetch_samples(self.ds, wanted)
         out = []
-        for r in self.report.results:
+        for i, r in enumerate(self.report.results):
+            if progress:
+                progress(i, len(self.report.results))
             action = _check_action(r)
             section = Section(r, f"check-{r.check}", _state(r), action, r.counts(),
                               summary=[(k, _short(v)) for k, v in r.summary.items()])
@@ -145,6 +159,11 @@ class _Builder:
             section.rows = findings[self.max_findings: self.max_findings + self.max_rows]
             section.hidden = max(0, len(findings) - self.max_findings - self.max_rows)
             out.append(section)
+        if progress:
+            progress(len(self.report.results), len(self.report.results))
+        widest = max((len(r.findings) for r in self.report.results), default=0) or 1
+        for section in out:
+            section.bar = [(sev, 100.0 * n / widest) for sev, n in section.counts.items() if n]
         return out
 
     def _card(self, f: Finding, samples: dict[int, Any], check_action: str) -> Card:
@@ -157,7 +176,8 @@ class _Builder:
                  for i, sid in enumerate(present[:limit])]
         action = f.action if f.action and f.action != check_action else ""
         labels = list(dict.fromkeys(label for v in views for label in v.labels))
-        return Card(f, layout, views, max(0, len(present) - limit), _evidence_items(f.evidence), action, labels)
+        inline, details = _evidence_items(f.evidence)
+        return Card(f, layout, views, max(0, len(present) - limit), inline, details, action, labels)
 
 
 def _image_facts(ds: Dataset) -> tuple[dict[str, dict[str, list[float]]], list[tuple[str, int]], int]:
@@ -189,11 +209,11 @@ def _environment() -> Environment:
 
 
 def render_html(ds: Dataset, report: AuditReport, *, fail_on: FailOn | None = None, max_findings: int = 24,
-                max_rows: int = 200) -> str:
+                max_rows: int = 200, progress: Progress | None = None) -> str:
     """The report as an HTML string (see :func:`write_html`)."""
     gate: FailOn = fail_on or (report.run.config.get("fail_on") if report.run else None) or ds.config.audit.fail_on
     builder = _Builder(ds, report, max_findings=max_findings, max_rows=max_rows)
-    sections = builder.sections()
+    sections = builder.sections(progress)  # the pictures: most of the time goes here
     summary = report.summary
     per_class: dict[str, dict[str, int]] = summary.get("annotations_per_class_and_split", {})
     per_split: dict[str, int] = summary.get("samples_per_split", {})
@@ -203,7 +223,6 @@ def render_html(ds: Dataset, report: AuditReport, *, fail_on: FailOn | None = No
     started = report.run.started_at if report.run else datetime.now(UTC)
     counts = {sev: int(summary.get("findings", {}).get(sev, 0)) for sev in SEVERITIES}
     charts = {
-        "findings": _data_uri(plots.findings_per_check({r.check: r.counts() for r in report.results})),
         "classes": _data_uri(plots.class_split_counts(per_class, split_order)),
         "stats": _data_uri(plots.stat_histograms(stat_values)),
     }
@@ -220,6 +239,7 @@ def render_html(ds: Dataset, report: AuditReport, *, fail_on: FailOn | None = No
         at_gate=0 if gate == "never" else sum(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[gate] for f in report.findings),
         failed_checks=[r.check for r in report.results if r.status == "failed"],
         sections=sections,
+        ordered=sorted(sections, key=lambda sec: _STATE_ORDER.index(sec.state)),  # problems first
         splits=split_order,
         per_split=per_split,
         per_class=per_class,
@@ -234,11 +254,13 @@ def render_html(ds: Dataset, report: AuditReport, *, fail_on: FailOn | None = No
 
 
 def write_html(ds: Dataset, report: AuditReport, path: Path, *, fail_on: FailOn | None = None,
-               max_findings: int = 24, max_rows: int = 200) -> int:
+               max_findings: int = 24, max_rows: int = 200, progress: Progress | None = None) -> int:
     """Write the self-contained HTML report atomically; returns its size in bytes.
 
-    ``fail_on`` is the gate shown in the header (default: the run's, else the dataset config's).
+    ``fail_on`` is the gate shown in the header (default: the run's, else the dataset config's);
+    ``progress(done, total)`` is called per check section.
     """
-    body = render_html(ds, report, fail_on=fail_on, max_findings=max_findings, max_rows=max_rows).encode("utf-8")
+    body = render_html(ds, report, fail_on=fail_on, max_findings=max_findings, max_rows=max_rows,
+                       progress=progress).encode("utf-8")
     atomic_write_bytes(Path(path), body)
     return len(body)

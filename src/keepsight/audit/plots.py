@@ -16,7 +16,6 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-SEVERITY_COLOURS = {"error": "#d64545", "warning": "#e8a317", "info": "#4a90c2"}
 SPLIT_COLOURS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868", "unassigned": "#9a9a9a"}
 _FALLBACK_SPLIT = "#8172b3"
 _STYLE = {
@@ -60,30 +59,6 @@ def _svg(fig: Figure) -> bytes:
 def _figure(width: float, height: float) -> Figure:
     with mpl.rc_context(_STYLE):
         return Figure(figsize=(width, height), layout="constrained")
-
-
-def findings_per_check(counts: Mapping[str, Mapping[str, int]]) -> bytes | None:
-    """Horizontal stacked bars: check id -> findings by severity. None when nothing was found."""
-    rows = [(check, c) for check, c in counts.items() if sum(c.values())]
-    if not rows:
-        return None
-    rows.reverse()  # barh draws bottom-up; keep the report's check order top-down
-    with mpl.rc_context(_STYLE):
-        fig = _figure(6.2, 0.7 + 0.28 * len(rows))
-        ax = fig.subplots()
-        y = np.arange(len(rows))
-        left = np.zeros(len(rows))
-        for sev, colour in SEVERITY_COLOURS.items():
-            values = np.array([c.get(sev, 0) for _, c in rows], dtype=float)
-            if values.any():
-                ax.barh(y, values, left=left, color=colour, label=sev, height=0.7)
-            left += values
-        ax.set_yticks(y, [plain(check) for check, _ in rows])
-        ax.set_xlabel("findings")
-        ax.set_title("Findings per check", pad=6)
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False, fontsize=8, borderaxespad=0.2)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        return _svg(fig)
 
 
 def class_split_counts(per_class: Mapping[str, Mapping[str, int]], splits: Sequence[str]) -> bytes | None:
@@ -143,9 +118,10 @@ def stat_histograms(values: Mapping[str, Mapping[str, Sequence[float]]]) -> byte
                 hi = lo + 1.0
             n_bins = int(np.clip(2 * math.sqrt(everything.size), 8, 40))
             bins = np.geomspace(lo, hi, n_bins + 1) if log else np.linspace(lo, hi, n_bins + 1)
-            for split, v in by_split.items():
-                ax.hist(v, bins=bins, histtype="stepfilled", alpha=0.45, label=plain(split),
-                        color=SPLIT_COLOURS.get(split, _FALLBACK_SPLIT), edgecolor=SPLIT_COLOURS.get(split, _FALLBACK_SPLIT))
+            known = [s for s in SPLIT_COLOURS if s in by_split]
+            order = [s for s in known + sorted(set(by_split) - set(known)) if len(by_split[s])]
+            ax.hist([by_split[s] for s in order], bins=bins, stacked=True, label=[plain(s) for s in order],
+                    color=[SPLIT_COLOURS.get(s, _FALLBACK_SPLIT) for s in order], rwidth=0.9)
             if log:
                 ax.set_xscale("log")
                 ax.xaxis.set_major_formatter(_plain_numbers())

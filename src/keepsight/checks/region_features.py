@@ -9,7 +9,9 @@ is built from what the describe stage already stored, so most regions cost no de
   VLAD would be 256 times longer per word; for a classifier fitted on a few hundred to a few
   thousand regions a short histogram over-fits less.
 * **keypoints**: how many keypoints fall in the region (log), their density and mean log size.
-* **geometry**: log width, log height, log aspect ratio and the share of the image the box covers.
+* **size**: log of the box's geometric-mean side and the share of the image it covers;
+  **shape**: the log aspect ratio (kept apart: a box around a slanted line changes its aspect with
+  the angle, which says nothing about the kind of defect).
 * **shade**: the region's mean and spread of gray level relative to the whole image, read from
   the stored 128-pixel thumbnail (a dark pit and a bright scratch differ even when both are tiny).
 * **image**: the image's brightness, contrast, log sharpness, noise and colourfulness.
@@ -42,7 +44,7 @@ MIN_KEYPOINTS = 5
 DENSE_SIDE = 96
 DENSE_STEP = 12
 _STATS = ("brightness", "contrast", "sharpness", "noise", "colourfulness")
-BLOCKS = ("geometry", "keypoints", "shade", "image", "words")
+BLOCKS = ("size", "shape", "keypoints", "shade", "image", "words")
 
 
 @dataclass
@@ -186,14 +188,15 @@ def region_features(ctx: AuditContext, regions: list[Region] | None = None, *, w
         stats = ctx.stats.get(r.sample.blob, {})
         shade = _shade(desc, r.box)
         rows.append(np.concatenate([
-            [math.log(w), math.log(h), math.log(w / h), (w * h) / float(desc.width * desc.height)],
+            [0.5 * math.log(w * h), (w * h) / float(desc.width * desc.height)],
+            [math.log(w / h)],
             [math.log1p(n_kp), n_kp / max(1.0, (gx2 - gx1) * (gy2 - gy1)) * 1000.0,
              float(np.log(kp_sizes).mean()) if len(kp_sizes) else 0.0],
             list(shade),
             [float(stats.get(k) or 0.0) if k != "sharpness" else math.log1p(float(stats.get(k) or 0.0)) for k in _STATS],
             _bag(dense.get(i, picked[i]), codebook),
         ]))
-    sizes = {"geometry": 4, "keypoints": 3, "shade": 2, "image": len(_STATS), "words": words}
+    sizes = {"size": 2, "shape": 1, "keypoints": 3, "shade": 2, "image": len(_STATS), "words": words}
     columns, start = {}, 0
     for name in BLOCKS:
         columns[name] = slice(start, start + sizes[name])

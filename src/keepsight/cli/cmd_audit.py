@@ -57,7 +57,9 @@ def register(app: typer.Typer) -> None:
                 if html_file is not None:
                     from keepsight.audit.html import write_html
 
-                    html_size = write_html(ds, report, html_file, fail_on=gate)  # type: ignore[arg-type]
+                    with progress_bar("writing the HTML report") as html_progress:
+                        html_size = write_html(ds, report, html_file, fail_on=gate,  # type: ignore[arg-type]
+                                               progress=html_progress)
             finally:
                 ds.close()
         body = json.dumps(report.as_dict(), indent=1, default=str)
@@ -107,9 +109,9 @@ def _verdict(report, gate: str, code: int) -> str:  # type: ignore[no-untyped-de
     counts = report.summary["findings"]
     totals = ", ".join(f"{counts[s]} {s if s == 'info' or counts[s] == 1 else s + 's'}" for s in ("error", "warning", "info"))
     run = f"; saved as run {report.run.id}" if report.run else ""
-    if gate == "never":
-        return f"{totals}{run}. Gate off (--fail-on never): exit 0"
     crashed = [r.check for r in report.results if r.status == "failed"]
+    if gate == "never" and not code:
+        return f"{totals}{run}. Gate off (--fail-on never): exit 0"
     if code:
         why = f"findings at '{gate}' or worse" if not crashed else f"check(s) failed to run: {', '.join(crashed)}"
         return f"{totals}{run}. [bold red]Audit FAILED[/]: {why} (exit {code})"
@@ -118,18 +120,26 @@ def _verdict(report, gate: str, code: int) -> str:  # type: ignore[no-untyped-de
 
 def _print_summary(report, show: int) -> None:  # type: ignore[no-untyped-def]
     table = Table(title=f"audit of {report.summary['samples']} images", title_justify="left")
-    for col in ("check", "result", "errors", "warnings", "info", "time"):
-        table.add_column(col, justify="right" if col in ("errors", "warnings", "info", "time") else "left")
+    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    for col in ("errors", "warnings", "info", "time"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in report.results:
         c = r.counts()
         worst = next((s for s in ("error", "warning", "info") if c[s]), None)
-        if r.status != "ok":
-            status = f"[dim]{r.status}: {escape(r.reason or '')}[/]"
+        if r.status == "failed":
+            status = "[bold red]failed[/]"
+        elif r.status == "skipped":
+            status = "[dim]skipped[/]"
         else:
             status = f"[{_STYLE[worst]}]{worst}[/]" if worst else "[green]clean[/]"
         table.add_row(r.check, status, str(c["error"] or ""), str(c["warning"] or ""), str(c["info"] or ""),
                       f"{r.seconds:.1f} s")
     out.print(table)
+    for r in report.results:  # why a check did not run: one line each, under the table
+        if r.status != "ok":
+            style = "bold red" if r.status == "failed" else "dim"
+            out.print(f"  [{style}]{r.status}[/] {escape(r.check)}: {escape(r.reason or '')}", highlight=False)
     for r in report.results:
         if not r.findings:
             continue

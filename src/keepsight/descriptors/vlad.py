@@ -12,7 +12,7 @@ import faiss
 import numpy as np
 
 CODEBOOK_SIZE = 64
-_BITS = 256
+BITS = 256  # an ORB descriptor read as a 0/1 vector
 
 
 def unpack(descriptors: np.ndarray) -> np.ndarray:
@@ -39,8 +39,8 @@ def train_codebook(
         data = data[rng.choice(len(data), limit, replace=False)]
     vectors = unpack(data)
     if len(vectors) < k:  # tiny datasets: pad with random bit vectors so k-means still has k points
-        vectors = np.concatenate([vectors, rng.integers(0, 2, (k - len(vectors), _BITS)).astype(np.float32)])
-    km = faiss.Kmeans(_BITS, k, niter=20, seed=seed, verbose=False, min_points_per_centroid=1)
+        vectors = np.concatenate([vectors, rng.integers(0, 2, (k - len(vectors), BITS)).astype(np.float32)])
+    km = faiss.Kmeans(BITS, k, niter=20, seed=seed, verbose=False, min_points_per_centroid=1)
     km.train(np.ascontiguousarray(vectors))
     return np.asarray(km.centroids, dtype=np.float32)
 
@@ -48,7 +48,7 @@ def train_codebook(
 def encode(descriptors: np.ndarray, codebook: np.ndarray) -> np.ndarray:
     """One L2-normalised VLAD vector (k * 256,) for one set of ORB descriptors."""
     k = len(codebook)
-    out = np.zeros((k, _BITS), np.float32)
+    out = np.zeros((k, BITS), np.float32)
     if len(descriptors):
         x = unpack(descriptors)
         # nearest centroid by squared distance; x.x is constant per row so it can be dropped

@@ -18,8 +18,20 @@ from keepsight.service.auditing import AuditLogMiddleware
 from keepsight.service.config import ServiceConfig
 from keepsight.service.context import ServiceContext
 from keepsight.service.errors import PreconditionFailed, RevisionConflict, status_of
-from keepsight.service.routes import (auth, exports, gold, jobs, labelbook, masks, pages, samples, system, tasks,
-                                     uploads, users)
+from keepsight.service.routes import (
+    auth,
+    exports,
+    gold,
+    jobs,
+    labelbook,
+    masks,
+    pages,
+    samples,
+    system,
+    tasks,
+    uploads,
+    users,
+)
 from keepsight.service.security import Passwords, load_secret
 from keepsight.service.transfers.uploads import TUS_VERSION
 

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from keepsight.dataset import Dataset
-from keepsight.descriptors import vlad
 from keepsight.descriptors.compute import Description, describe_bytes
 from keepsight.descriptors.describe import Progress, describe_digests
 from keepsight.descriptors.store import DescriptorStore, load_stats
@@ -230,7 +229,6 @@ def _region_pairs(
 ) -> list[Pair]:
     """Each annotated region (with context) looked up in the index and verified against whole images."""
     out: dict[tuple[str, str], Pair] = {}
-    codebook = index.require_codebook()
     for sample, anns in rows:
         if rep.get(sample.blob) is not sample:
             continue
@@ -245,7 +243,7 @@ def _region_pairs(
             if len(idx) < REGION_PARAMS.min_inliers:
                 continue
             kp, des = desc.keypoints[idx], desc.descriptors[idx]
-            _, nn = index.search(vlad.encode(des, codebook)[None, :], k + 1)
+            _, nn = index.search(index.encode([des]), k + 1)
             for j in nn[0]:
                 if j < 0 or index.digests[j] == sample.blob or index.digests[j] not in rep:
                     continue
@@ -285,7 +283,7 @@ def similar_to(
     cache = _Cache(store)
     index = vlad_index(ds.root, [d for d in by_digest if store.has(d)], cache.get)
     matches: list[Match] = [Match(s.id, s.path, "exact", 1.0, {"digest": digest}) for s in by_digest.get(digest, [])]
-    _, nn = index.search(vlad.encode(query.descriptors, index.require_codebook())[None, :], k)
+    _, nn = index.search(index.encode([query.descriptors]), k)
     dhashes = {d: int(str(rec["dhash"])) for d, rec in load_stats(ds.engine).items()}
     neighbours = [index.digests[j] for j in nn[0] if j >= 0 and index.digests[j] in by_digest]
     neighbours += [d for d in by_digest if dhashes.get(d) == query.dhash]

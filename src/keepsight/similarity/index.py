@@ -1,17 +1,26 @@
-"""The global-descriptor index of a dataset, kept under ``.keepsight/similarity/``.
+"""The global-descriptor index of a dataset, kept under ``.keepsight/similarity/global-<backend>/``.
 
-    global-<backend>.npz   digests (N,), vectors (N, D) float32, codebook (VLAD only)
+    base.npz          digests (N,), vectors (N, d) float32, the VLAD codebook and whitening PCA
+    part-000001.npz   digests and vectors added since base.npz was written (one file per add)
+    ivf.faiss         the FAISS IVF index of base.npz's rows (large indexes only)
 
-Incremental: vectors of digests already in the file are never recomputed; new digests are
-encoded with the stored codebook and appended. Search is FAISS inner product on
-L2-normalised vectors (exact flat index; HNSW once the index is large).
+Vectors are the global descriptors after the dataset-learned whitening PCA (VLAD: 16,384 -> 128
+floats), L2-normalised, so inner product = cosine. Incremental: digests already in the index are
+never encoded again; new ones are encoded with the stored codebook and projection, appended in
+memory and written as a small part file (an add costs milliseconds, not a rewrite of the whole
+index); parts are folded into ``base.npz`` once they add up to a quarter of it.
+
+Search is FAISS: exact inner product below ``IVF_FROM`` vectors, above it an inverted file with
+8-bit scalar quantisation (``IndexIVFScalarQuantizer``, ``nlist`` ~ sqrt(N), ``NPROBE`` lists
+probed): sub-quadratic, and 10^6 images take ~130 MB of codes (benchmarks/bench_similarity_scale.py).
 """
 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
@@ -20,13 +29,28 @@ import numpy as np
 from keepsight.config import STATE_DIR
 from keepsight.descriptors import vlad
 from keepsight.descriptors.compute import Description
+from keepsight.descriptors.reduce import Projection, fit_projection
 from keepsight.storage.blobs import atomic_write_bytes
 
-HNSW_FROM = 200_000  # below this an exact flat scan is fast enough and has perfect recall
+IVF_FROM = 100_000  # below this an exact flat scan is fast enough and has perfect recall
+NPROBE = 16
+TRAIN_IMAGES = 3000  # images whose descriptors train the VLAD codebook and the projection
+RETRAIN_GROWTH = 4  # retrain once the dataset is this many times larger than the training set (< TRAIN_IMAGES)
+_MAX_PARTS = 64
 
 
 def similarity_dir(root: Path) -> Path:
     return root / STATE_DIR / "similarity"
+
+
+def _folder(root: Path, backend: str) -> Path:
+    return similarity_dir(root) / f"global-{backend}"
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
 
 
 @dataclass
@@ -35,8 +59,14 @@ class GlobalIndex:
     digests: list[str]
     vectors: np.ndarray
     codebook: np.ndarray | None = None
+    projection: Projection | None = None
+    trained_on: int = 0  # images the codebook and projection were learned from
     _faiss: faiss.Index | None = None
     _row: dict[str, int] | None = None
+    _saved: int = 0  # rows already on disk
+    _parts: int = 0  # part files on disk
+    _base_rows: int = 0  # rows in base.npz (and in ivf.faiss, when there is one)
+    _loaded_ivf: bytes | None = field(default=None, repr=False)
 
     @property
     def row(self) -> dict[str, int]:
@@ -49,6 +79,18 @@ class GlobalIndex:
             raise ValueError(f"the {self.backend} index has no codebook")
         return self.codebook
 
+    def encode(self, descriptor_sets: Sequence[np.ndarray]) -> np.ndarray:
+        """Global vectors (N, d) for sets of ORB descriptors: VLAD, then the whitening projection."""
+        codebook = self.require_codebook()
+        if not len(descriptor_sets):
+            return np.zeros((0, self.vectors.shape[1]), np.float32)
+        raw = np.stack([vlad.encode(des, codebook) for des in descriptor_sets])
+        if self.projection is None:
+            return raw.astype(np.float32)
+        out = self.projection.apply(raw)
+        out[~raw.any(axis=1)] = 0.0  # no keypoints: no direction (the mean's projection would be one)
+        return out
+
     def add(self, digests: Sequence[str], vectors: np.ndarray) -> None:
         if not len(digests):
             return
@@ -60,15 +102,15 @@ class GlobalIndex:
 
     def faiss_index(self) -> faiss.Index:
         if self._faiss is None:
-            dim = self.vectors.shape[1]
-            if len(self.digests) >= HNSW_FROM:
-                hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-                hnsw.hnsw.efSearch = 64
-                index: faiss.Index = hnsw
-            else:
-                index = faiss.IndexFlatIP(dim)
-            index.add(np.ascontiguousarray(self.vectors, dtype=np.float32))
-            self._faiss = index
+            index = None
+            if self._loaded_ivf is not None:
+                index = faiss.deserialize_index(np.frombuffer(self._loaded_ivf, np.uint8))
+                self._loaded_ivf = None
+                if index.ntotal == self._base_rows:
+                    index.add(np.ascontiguousarray(self.vectors[self._base_rows :]))
+                else:  # written by an interrupted compaction: rebuild
+                    index = None
+            self._faiss = index if index is not None else build_faiss_index(self.vectors)
         return self._faiss
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,39 +124,124 @@ class GlobalIndex:
     # -- persistence -------------------------------------------------------------------
 
     def save(self, root: Path) -> None:
-        buf = io.BytesIO()
-        arrays = {"digests": np.array(self.digests, dtype="U64"), "vectors": self.vectors}
+        """Write what is not on disk yet: a small part file, or a new base once parts pile up."""
+        folder = _folder(root, self.backend)
+        new = len(self.digests) - self._saved
+        if new <= 0 and self._saved:
+            return
+        if self._saved == 0 or self._parts >= _MAX_PARTS or new > self._base_rows / 4:
+            self._write_base(folder)
+        else:
+            self._parts += 1
+            part = _npz_bytes(
+                digests=np.array(self.digests[self._saved :], dtype="U64"), vectors=self.vectors[self._saved :]
+            )
+            atomic_write_bytes(folder / f"part-{self._parts:06d}.npz", part)
+        self._saved = len(self.digests)
+
+    def _write_base(self, folder: Path) -> None:
+        arrays: dict[str, np.ndarray] = {
+            "digests": np.array(self.digests, dtype="U64"),
+            "vectors": self.vectors,
+            "trained_on": np.array([self.trained_on]),
+        }
         if self.codebook is not None:
             arrays["codebook"] = self.codebook
-        np.savez(buf, **arrays)
-        atomic_write_bytes(similarity_dir(root) / f"global-{self.backend}.npz", buf.getvalue())
+        if self.projection is not None:
+            arrays["pca_mean"], arrays["pca_components"] = self.projection.mean, self.projection.components
+        index = self._faiss if self._faiss is not None and isinstance(self._faiss, faiss.IndexIVF) else None
+        if index is None and len(self.digests) >= IVF_FROM:
+            index = self.faiss_index()
+        if index is not None and index.ntotal == len(self.digests):
+            atomic_write_bytes(folder / "ivf.faiss", faiss.serialize_index(index).tobytes())
+        else:
+            (folder / "ivf.faiss").unlink(missing_ok=True)
+        atomic_write_bytes(folder / "base.npz", _npz_bytes(**arrays))
+        for part in folder.glob("part-*.npz"):  # now inside base.npz (load skips duplicates if this is cut short)
+            part.unlink()
+        self._parts, self._base_rows = 0, len(self.digests)
 
     @classmethod
     def load(cls, root: Path, backend: str) -> GlobalIndex | None:
-        path = similarity_dir(root) / f"global-{backend}.npz"
-        if not path.exists():
+        folder = _folder(root, backend)
+        if not (folder / "base.npz").exists():
             return None
-        with np.load(path) as z:
-            return cls(
+        with np.load(folder / "base.npz") as z:
+            projection = Projection(z["pca_mean"], z["pca_components"]) if "pca_mean" in z.files else None
+            index = cls(
                 backend=backend,
                 digests=[str(d) for d in z["digests"]],
                 vectors=z["vectors"],
                 codebook=z["codebook"] if "codebook" in z.files else None,
+                projection=projection,
+                trained_on=int(z["trained_on"][0]),
             )
+        index._base_rows = len(index.digests)
+        parts = sorted(folder.glob("part-*.npz"))
+        for part in parts:
+            with np.load(part) as z:
+                known = index.row
+                keep = [i for i, d in enumerate(z["digests"]) if str(d) not in known]
+                index.add([str(z["digests"][i]) for i in keep], z["vectors"][keep])
+        index._parts = int(parts[-1].stem.split("-")[1]) if parts else 0
+        index._saved = len(index.digests)
+        if (folder / "ivf.faiss").exists():
+            index._loaded_ivf = (folder / "ivf.faiss").read_bytes()
+        return index
+
+
+def build_faiss_index(vectors: np.ndarray, *, seed: int = 0) -> faiss.Index:
+    """Exact inner product for small sets; an IVF with 8-bit codes from ``IVF_FROM`` vectors on."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1]
+    if len(vectors) < IVF_FROM:
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(vectors)
+        return flat
+    nlist = 2 ** round(math.log2(math.sqrt(len(vectors))))
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(seed)
+    sample = vectors[rng.choice(len(vectors), min(len(vectors), 40 * nlist), replace=False)]
+    ivf.cp.seed = seed
+    ivf.train(sample)
+    ivf.add(vectors)
+    ivf.nprobe = NPROBE
+    return ivf
 
 
 Loader = Callable[[str], Description]
 
 
+def train_vlad(digests: Sequence[str], load: Loader, *, seed: int = 0) -> GlobalIndex:
+    """An empty VLAD index with a codebook and projection learned on (a sample of) ``digests``."""
+    rng = np.random.default_rng(seed)
+    sample = list(digests)
+    if len(sample) > TRAIN_IMAGES:
+        sample = [sample[i] for i in sorted(rng.choice(len(sample), TRAIN_IMAGES, replace=False))]
+    descriptor_sets = [load(d).descriptors for d in sample]
+    codebook = vlad.train_codebook(descriptor_sets, seed=seed)
+    raw = np.stack([vlad.encode(des, codebook) for des in descriptor_sets]) if descriptor_sets else None
+    projection = fit_projection(raw, seed=seed) if raw is not None else None
+    dim = projection.dimensions if projection is not None else len(codebook) * vlad.BITS
+    return GlobalIndex("vlad", [], np.zeros((0, dim), np.float32), codebook, projection, trained_on=len(sample))
+
+
 def vlad_index(root: Path, digests: Sequence[str], load: Loader, *, retrain: bool = False) -> GlobalIndex:
-    """The VLAD index over ``digests``: loaded, extended with the new ones, saved."""
+    """The VLAD index over ``digests``: loaded, extended with the new ones, saved.
+
+    The codebook and projection are learned once; while the training set was small (fewer than
+    ``TRAIN_IMAGES``) they are learned again when the dataset has grown ``RETRAIN_GROWTH`` times.
+    """
+    digests = list(dict.fromkeys(digests))
     index = None if retrain else GlobalIndex.load(root, "vlad")
-    if index is None or index.codebook is None:
-        codebook = vlad.train_codebook([load(d).descriptors for d in digests])
-        index = GlobalIndex("vlad", [], np.zeros((0, len(codebook) * 256), np.float32), codebook)
-    new = [d for d in dict.fromkeys(digests) if d not in index.row]
+    grown = index is not None and index.trained_on < TRAIN_IMAGES and len(digests) >= RETRAIN_GROWTH * index.trained_on
+    if index is None or index.codebook is None or grown:
+        index = train_vlad(digests, load)
+    new = [d for d in digests if d not in index.row]
+    for start in range(0, len(new), 1000):
+        chunk = new[start : start + 1000]
+        index.add(chunk, index.encode([load(d).descriptors for d in chunk]))
     if new:
-        codebook = index.require_codebook()
-        index.add(new, np.stack([vlad.encode(load(d).descriptors, codebook) for d in new]))
         index.save(root)
     return index

@@ -40,9 +40,9 @@ class VerifyParams:
     orientation_window: float = 30.0  # degrees either side of the dominant orientation difference
     scale_range: tuple[float, float] = (0.2, 5.0)
     # Share of the textured cells of the overlap that hold an inlier.
-    min_coverage: float = 0.3
+    min_coverage: float = 0.25
     grid: int = 4
-    quick_keypoints: int = 200  # the quick test matches this many of A's strongest keypoints ...
+    quick_keypoints: int = 300  # the quick test matches this many of A's strongest keypoints ...
     quick_min_inliers: int = 6  # ... and needs this many RANSAC inliers to go on
 
 

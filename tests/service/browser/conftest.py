@@ -6,7 +6,6 @@ never downloads a browser here. Without either, these tests skip and say why.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +101,3 @@ def login(page: Any, url: str, user: str) -> None:
     page.click("#sign-in")
     page.wait_for_url("**/ui/jobs")
 
-
-def has_chromium() -> bool:
-    return CHROMIUM.exists() and shutil.which(str(CHROMIUM)) is not None

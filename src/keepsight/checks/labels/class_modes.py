@@ -2,15 +2,18 @@
 
 Two defect types filed under one name (dents and scratches both called "damage") make a class
 a model has to learn twice. Compute: per class, the region appearance features (words,
-keypoints, shade, geometry of :mod:`keepsight.checks.region_features`; not the image-level
-statistics, so two cameras or two lighting set-ups do not count as two kinds of defect),
+keypoints, shade and size of :mod:`keepsight.checks.region_features`; not the image-level
+statistics, so two cameras or two lighting set-ups do not count as two kinds of defect, and not
+the box's aspect ratio, which follows the angle of a slanted defect),
 standardised within the class and reduced by PCA to the components carrying 90% of the
 variance (at most ``max_components``). Gaussian mixtures with k = 1..``max_clusters`` are fitted
-and k chosen by BIC. Score and threshold: when BIC prefers k >= 2, the split must also be
-*clear*: a mean silhouette of at least ``min_silhouette``, every pair of clusters separated by
-Ashman's D >= ``min_separation`` along the line joining their centres (D > 2 means two humps
-with a gap between them), and every cluster holding ``min_cluster_share`` of the class. One
-class with natural, continuous variation fails at least one of these and stays silent.
+and k chosen by BIC. Score and threshold: when BIC prefers k >= 2, a split must also be *clear*:
+a mean silhouette of at least ``min_silhouette``, every pair of clusters separated by Ashman's
+D >= ``min_separation`` along the line joining their centres (D > 2 means two humps with a gap
+between them), and every cluster holding ``min_cluster_share`` of the class. The largest k up to
+BIC's choice whose mixture is clear is reported (BIC over-splits a non-Gaussian kind into
+pieces that are not clear, while the real split beneath is). One class with natural, continuous
+variation has no clear split and stays silent.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from keepsight.checks.base import Check, CheckParams, CheckResult, Finding, Seve
 from keepsight.checks.context import AuditContext
 from keepsight.checks.region_features import Region, collect_regions, region_features
 
-APPEARANCE = ("words", "keypoints", "shade", "geometry")
+APPEARANCE = ("words", "keypoints", "shade", "size")
 
 
 class ClassModesParams(CheckParams):
@@ -118,6 +121,21 @@ def ashman_d(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(2.0) * abs(pa.mean() - pb.mean()) / np.sqrt(spread)) if spread > 0 else float("inf")
 
 
+def _split(y: np.ndarray, gm: GaussianMixture, p: ClassModesParams) -> Modes:
+    assign = gm.predict(y)
+    used = np.unique(assign)
+    assign = np.searchsorted(used, assign)
+    k = len(used)
+    distance = np.linalg.norm(y - gm.means_[used][assign], axis=1)
+    if k < 2:
+        return Modes(1, assign, distance)
+    sil = float(silhouette_score(y, assign))
+    sep = min(ashman_d(y[assign == a], y[assign == b]) for a, b in combinations(range(k), 2))
+    smallest = min(np.bincount(assign)) / len(y)
+    clear = sil >= p.min_silhouette and sep >= p.min_separation and smallest >= p.min_cluster_share
+    return Modes(k, assign, distance, sil, sep, clear)
+
+
 def find_modes(x: np.ndarray, p: ClassModesParams) -> Modes:
     n = len(x)
     z = StandardScaler().fit_transform(x)
@@ -127,24 +145,15 @@ def find_modes(x: np.ndarray, p: ClassModesParams) -> Modes:
     pca = PCA(n_components=min(p.max_components, z.shape[1], n - 1), random_state=p.seed).fit(z)
     keep = max(2, int(np.searchsorted(np.cumsum(pca.explained_variance_ratio_), 0.9)) + 1)
     y = pca.transform(z)[:, :keep]
-    best: GaussianMixture | None = None
-    best_bic = np.inf
-    for k in range(1, min(p.max_clusters, n // 3) + 1):
-        gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-3, n_init=3, random_state=p.seed).fit(y)
-        bic = gm.bic(y)
-        if bic < best_bic:
-            best, best_bic = gm, bic
-    if best is None or best.n_components == 1:
+    fits = [GaussianMixture(k, covariance_type="full", reg_covar=1e-3, n_init=3, random_state=p.seed).fit(y)
+            for k in range(1, min(p.max_clusters, n // 3) + 1)]
+    best = int(np.argmin([gm.bic(y) for gm in fits]))
+    if best == 0:
         return Modes(1, np.zeros(n, int), np.linalg.norm(y - y.mean(axis=0), axis=1))
-    assign = best.predict(y)
-    used = np.unique(assign)
-    assign = np.searchsorted(used, assign)
-    k = len(used)
-    distance = np.linalg.norm(y - best.means_[used][assign], axis=1)
-    if k < 2:
-        return Modes(1, assign, distance)
-    sil = float(silhouette_score(y, assign))
-    sep = min(ashman_d(y[assign == a], y[assign == b]) for a, b in combinations(range(k), 2))
-    smallest = min(np.bincount(assign)) / n
-    clear = sil >= p.min_silhouette and sep >= p.min_separation and smallest >= p.min_cluster_share
-    return Modes(k, assign, distance, sil, sep, clear)
+    first = None
+    for gm in fits[best:0:-1]:  # from BIC's k down to 2: the largest clear split
+        split = _split(y, gm, p)
+        first = first or split
+        if split.clear:
+            return split
+    return first if first is not None else Modes(1, np.zeros(n, int), np.zeros(n))

@@ -55,9 +55,8 @@ def png_to_mask(data: bytes, *, width: int, height: int, path: str) -> Mask:
         coverage = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
     else:
         coverage = pixels
-    if coverage.dtype != np.uint8:  # 16-bit PNG: compare on the same 0..255 scale
-        coverage = (coverage.astype(np.float64) / np.iinfo(coverage.dtype).max * 255.0).round()
-    return array_to_mask(coverage >= ON)
+    limit = ON * 257 if coverage.dtype == np.uint16 else ON  # a 16-bit PNG: 65535 is 255 * 257
+    return array_to_mask(coverage >= limit)
 
 
 async def _read_png(request: Request) -> bytes:
