@@ -192,7 +192,9 @@ def test_header_sections_and_gate(rendered: tuple[Dataset, str]) -> None:
         row = next(p for p in reversed(link.parents) if p.tag == "tr")
         return [(e.attrs["class"], e.attrs["style"]) for e in _inside(tree, row, "span") if "style" in e.attrs]
 
-    assert bar("split.exact_leak") == [("error", "width:100.0%")] and bar("labels.unknown_class") == []
+    assert bar("split.exact_leak") == [("error", "width:100.0%")]
+    [chip] = tree.find("a", href="#check-labels.unknown_class")  # a clean check: a chip under the table
+    assert chip.attrs["class"] == "chip clean" and not [p for p in chip.parents if p.tag == "tr"]
     assert tree.find("img", alt="image statistics")
 
 

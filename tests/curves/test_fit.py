@@ -75,14 +75,14 @@ def test_a_target_already_met_says_so() -> None:
 def test_bootstrap_interval_widens_with_noise() -> None:
     quiet = _fit(_points(2.0, 0.5, 0.01, noise=0.002))
     noisy = _fit(_points(2.0, 0.5, 0.01, noise=0.03))
-    assert quiet is not None and noisy is not None and quiet.method == noisy.method == "bootstrap+covariance"
+    assert quiet is not None and noisy is not None and quiet.method == noisy.method == "bootstrap+residuals"
     width = [f.predict(2560).high - f.predict(2560).low for f in (quiet, noisy)]
     assert width[1] > 3 * width[0]
 
 
-def test_single_repeat_uses_the_covariance_and_too_few_sizes_give_no_fit() -> None:
+def test_single_repeat_uses_the_residual_bootstrap_and_too_few_sizes_give_no_fit() -> None:
     fit = _fit(_points(2.0, 0.5, 0.05, noise=0.01, repeats=1))
-    assert fit is not None and fit.method == "covariance" and len(fit.samples) > 0
+    assert fit is not None and fit.method == "residuals" and len(fit.samples) > 0
     assert fit.predict(2560).low < fit.score(2560) < fit.predict(2560).high
     assert fit_power_law([10, 10, 20, 20], [0.5, 0.6, 0.7, 0.7]) is None
     points = [p for p in _points(2.0, 0.5, 0.05, noise=0.0) if p["size"] in (20, 40)]

@@ -91,13 +91,14 @@ def test_similar_to_finds_a_new_capture_with_evidence(
 
 
 def test_region_match_finds_a_defect_reframed_in_another_capture(tmp_path: Path) -> None:
-    """A defect patch (with context) of part A shows up, rotated and shifted, inside a capture of
-    another part: only the region is shared, so whole-image verification cannot confirm it."""
+    """A defect patch (with some context) of part A shows up, rotated and shifted, inside a capture of
+    another part: only the small region is shared, so whole-image verification cannot confirm it
+    (the two images' fixture matches at identity and leaves both parts unexplained)."""
     src = tmp_path / "src"
     src.mkdir()
     a = synth.scene(1)
-    x, y, w, h = 150, 120, 90, 80
-    patch = synth.rotate(a[y - 30 : y + h + 30, x - 30 : x + w + 30], 90)
+    x, y, w, h = 170, 130, 60, 50
+    patch = synth.rotate(a[y - 25 : y + h + 25, x - 25 : x + w + 25], 90)
     b = synth.scene(2)
     b[20 : 20 + patch.shape[0], 30 : 30 + patch.shape[1]] = patch
     cv2.imwrite(str(src / "a.png"), a)

@@ -221,3 +221,26 @@ def test_bad_split_input_is_refused_clearly(tmp_path: Path) -> None:
             apply_split_file(ds, str(tmp_path / "nope.json"))
         with pytest.raises(DatasetError, match="no test sample"):
             freeze_test(ds)
+
+
+def test_a_concurrent_move_aborts_the_split_and_nothing_moves(parts_ds: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    import keepsight.splits.api as split_api
+    from keepsight.errors import ConflictError
+    from keepsight.runs import list_runs
+    from keepsight.storage.catalog import writes
+
+    real_groups = split_api._groups
+
+    def groups_then_someone_moves_a_sample(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_groups(*args, **kwargs)
+        with parts_ds.transaction() as conn:  # another writer, between the plan and the write
+            writes.set_splits(conn, {1: ("unassigned", "val")})
+        return out
+
+    monkeypatch.setattr(split_api, "_groups", groups_then_someone_moves_a_sample)
+    with pytest.raises(ConflictError, match="changed split meanwhile"):
+        split_dataset(parts_ds, group=["part_serial"], seed=3)
+    splits = splits_by_path(parts_ds)
+    assert splits.pop("p000_0.png") == "val" and set(splits.values()) == {"unassigned"}
+    assert change_log(parts_ds, action="split") == []
+    assert [r.status for r in list_runs(parts_ds, "split")] == ["failed"]

@@ -28,11 +28,11 @@ import base64
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from keepsight.dataset import Dataset
 from keepsight.descriptors.compute import decode_reduced
@@ -41,9 +41,12 @@ from keepsight.errors import KeepsightError
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.geometry import REGION_KINDS, Box, Mask, Points, Polygon, Polyline, RotatedBox
 from keepsight.model.labelbook import _PALETTE, LabelBook
-from keepsight.storage.catalog import tables as t
+from keepsight.storage.catalog import tables
 from keepsight.storage.catalog.rows import annotation_from_row, sample_from_row
 
+# tables.annotations shares its name with tables.py's `from __future__ import annotations`, which confuses mypy.
+annotations_table = cast(Table, tables.annotations)
+samples_table = tables.samples
 JPEG_QUALITY = 82
 EVIDENCE_COLOUR = "#ffffff"
 SOURCE_COLOUR = "#00d5ff"
@@ -81,11 +84,11 @@ def fetch_samples(ds: Dataset, ids: Iterable[int]) -> dict[int, tuple[Sample, li
     with ds.reading() as conn:
         for start in range(0, len(wanted), _BATCH):
             chunk = wanted[start:start + _BATCH]
-            rows = conn.execute(select(t.samples).where(t.samples.c.id.in_(chunk))).mappings().all()
+            rows = conn.execute(select(samples_table).where(samples_table.c.id.in_(chunk))).mappings().all()
             anns: dict[int, list[Annotation]] = {}
-            for arow in conn.execute(select(t.annotations).where(
-                    t.annotations.c.sample_id.in_(chunk), t.annotations.c.deleted.is_(False))
-                    .order_by(t.annotations.c.id)).mappings():
+            for arow in conn.execute(select(annotations_table).where(
+                    annotations_table.c.sample_id.in_(chunk), annotations_table.c.deleted.is_(False))
+                    .order_by(annotations_table.c.id)).mappings():
                 anns.setdefault(arow["sample_id"], []).append(annotation_from_row(arow))
             for row in rows:
                 out[row["id"]] = (sample_from_row(row), anns.get(row["id"], []))

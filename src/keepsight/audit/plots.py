@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -18,7 +19,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 SPLIT_COLOURS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868", "unassigned": "#9a9a9a"}
 _FALLBACK_SPLIT = "#8172b3"
-_STYLE = {
+_STYLE: Any = {  # matplotlib's stubs want literal keys
     "svg.fonttype": "none",
     "svg.hashsalt": "keepsight",  # stable element ids: the same data gives the same bytes
     "font.size": 9,
@@ -67,7 +68,7 @@ def class_split_counts(per_class: Mapping[str, Mapping[str, int]], splits: Seque
     if not classes:
         return None
     with mpl.rc_context(_STYLE):
-        fig = _figure(6.2, 0.8 + 0.26 * len(classes)) if len(classes) > 12 else _figure(6.2, 3.0)
+        fig = _figure(4.6, 0.8 + 0.26 * len(classes)) if len(classes) > 12 else _figure(4.6, 3.0)
         ax = fig.subplots()
         pos = np.arange(len(classes))
         base = np.zeros(len(classes))
@@ -90,9 +91,7 @@ def class_split_counts(per_class: Mapping[str, Mapping[str, int]], splits: Seque
         else:
             ax.set_xticks(pos, names, rotation=30 if len(classes) > 5 else 0, ha="right" if len(classes) > 5 else "center")
             ax.set_ylabel("annotations")
-        ax.set_title("Annotations per class and split", pad=6)
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(splits), frameon=False, fontsize=8,
-                  borderaxespad=0.2)
+        fig.legend(loc="outside upper right", ncol=len(splits), frameon=False, fontsize=8)
         return _svg(fig)
 
 
@@ -102,8 +101,8 @@ def stat_histograms(values: Mapping[str, Mapping[str, Sequence[float]]]) -> byte
     if not panels:
         return None
     with mpl.rc_context(_STYLE):
-        fig = _figure(6.2, 1.9 * ((len(panels) + 1) // 2) + 0.3)
-        axes = np.atleast_1d(fig.subplots((len(panels) + 1) // 2, 2)).ravel()
+        fig = _figure(2.9 * len(panels), 2.3)  # one row: the report shows it full width
+        axes = np.atleast_1d(fig.subplots(1, len(panels))).ravel()
         for ax, (key, title, log) in zip(axes, panels, strict=False):
             by_split = {s: np.asarray(v, dtype=float) for s, v in values[key].items() if len(v)}
             everything = np.concatenate(list(by_split.values()))
@@ -129,8 +128,8 @@ def stat_histograms(values: Mapping[str, Mapping[str, Sequence[float]]]) -> byte
             ax.set_title(title, fontsize=9, fontweight="normal")
             ax.set_ylabel("images", fontsize=8)
             ax.tick_params(labelsize=7)
-        for ax in axes[len(panels):]:
-            ax.set_visible(False)
-        axes[0].legend(frameon=False, fontsize=7)
-        fig.suptitle("Image statistics (from the descriptor stage)", x=0.02, ha="left", fontsize=10, fontweight="bold")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper right", ncol=len(labels), frameon=False, fontsize=8)
+        fig.suptitle("Image statistics per split (from the descriptor stage)", x=0.01, ha="left", fontsize=10,
+                     fontweight="bold")
         return _svg(fig)

@@ -15,7 +15,6 @@ residual bootstrap is used. The covariance of the parameters (from ``curve_fit``
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
 INTERVAL = (5.0, 95.0)  # a 90% interval
+_ENDLESS = 1e300
 
 
 def power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
@@ -90,12 +90,14 @@ class PowerLawFit:
         low, high = size, size
         chances = []
         for draws in self.draws:
-            sizes = np.array([_size_for(a, b, c, target) or math.inf for a, b, c in draws])
-            chances.append(float(np.isfinite(sizes).mean()))
+            found = [_size_for(a, b, c, target) for a, b, c in draws]
+            chances.append(sum(f is not None for f in found) / len(found))
             if size is not None and low is not None:
-                lo, hi = np.percentile(sizes, INTERVAL)  # inf where unreachable: the upper bound can be inf
+                # An unreachable draw counts as an endless size, so the upper bound can be "unbounded".
+                sizes = np.array([f if f is not None else _ENDLESS for f in found])
+                lo, hi = np.percentile(sizes, INTERVAL)
                 low = min(low, float(lo))
-                high = None if high is None or not math.isfinite(hi) else max(high, float(hi))
+                high = None if high is None or hi >= _ENDLESS else max(high, float(hi))
         chance = min(chances) if chances else (1.0 if size is not None else 0.0)
         return SizeForTarget(target, size is not None, size, low, high, chance, self.asymptote)
 

@@ -13,7 +13,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-from keepsight.curves.items import NG, OK, CurveItem, LabelMode, Pool, Task, choose_label_mode, group_ids, labeler, make_item
+from keepsight.curves.items import (
+    NG,
+    OK,
+    CurveItem,
+    LabelMode,
+    Pool,
+    Task,
+    choose_label_mode,
+    group_ids,
+    labeler,
+    make_item,
+)
 from keepsight.curves.subsets import holdout_split
 from keepsight.dataset import Dataset
 from keepsight.errors import DatasetError

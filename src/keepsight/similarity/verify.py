@@ -39,8 +39,8 @@ class VerifyParams:
     tight_px: float = 1.5  # an inlier of the refined transform lies this close (work pixels)
     orientation_window: float = 30.0  # degrees either side of the dominant orientation difference
     scale_range: tuple[float, float] = (0.2, 5.0)
-    # Share of the textured cells of the overlap that hold an inlier.
-    min_coverage: float = 0.25
+    # Keypoint-weighted share of the overlap's textured cells that hold an inlier (see _overlap).
+    min_coverage: float = 0.4
     grid: int = 4
     quick_keypoints: int = 300  # the quick test matches this many of A's strongest keypoints ...
     quick_min_inliers: int = 6  # ... and needs this many RANSAC inliers to go on
@@ -201,9 +201,11 @@ def _overlap(
 ) -> tuple[int, float]:
     """(keypoints inside the overlap, the smaller of A's and B's counts; coverage of its textured cells).
 
-    Coverage is the share of the overlap's grid cells (in A's frame), textured in both images,
-    that hold an inlier. Cells where only one image found keypoints say nothing (lighting or the
-    keypoint cap moved them); cells where both did but nothing matched mean different content.
+    Coverage: the overlap (in A's frame) is cut into grid x grid cells; a cell is textured when
+    both images have keypoints there, and weighs as many keypoints as the poorer of the two has.
+    Coverage is the weighted share of textured cells that hold an inlier. Cells where only one
+    image found keypoints say nothing (lighting or the keypoint cap moved them); textured cells
+    without an inlier mean different content there, such as a different part on the same fixture.
     """
     a = pts_a[_inside(pts_a @ model[:, :2].T + model[:, 2], sizes[1])]
     back = cv2.invertAffineTransform(model)
@@ -218,9 +220,11 @@ def _overlap(
         c = np.clip(((points - lo) / (hi - lo) * grid).astype(int), 0, grid - 1)
         return np.bincount(c[:, 1] * grid + c[:, 0], minlength=grid * grid)
 
-    textured = (cells(a) >= max(3, len(a) // (grid * grid * 4))) & (cells(b) >= max(3, len(b) // (grid * grid * 4)))
+    ca, cb = cells(a), cells(b)
+    textured = (ca >= max(3, len(a) // (grid * grid * 4))) & (cb >= max(3, len(b) // (grid * grid * 4)))
+    weight = np.minimum(ca, cb) * textured  # a cell counts as much as the keypoints both images have there
     explained = cells(inliers_a) > 0
-    return overlap, float((explained & textured).sum() / max(1, textured.sum()))
+    return overlap, float((weight * explained).sum() / max(1, weight.sum()))
 
 
 def region_keypoints(

@@ -92,26 +92,37 @@ def _commit(ds: Dataset, state: _State, report: SplitReport, *, reason: str | No
     actor = current_user()
     reason = reason or f"keepsight split ({report.action})"
     run = start_run(ds, "split", config, fingerprint=fingerprint([config, sorted(state.splits.items())]))
-    with ds.transaction() as conn:
-        writes.set_splits(conn, {m.sample_id: (m.source, m.target) for m in report.moves})
-        writes.record_events(conn, [
-            {"action": "split.move", "target": m.path,
-             "details": {"sample": m.sample_id, "from": m.source, "to": m.target, "by": report.action, "run": run.id}}
-            for m in report.moves
-        ], actor=actor, reason=reason)
-        frozen_now = writes.freeze_samples(conn, test_ids, actor=actor, reason=reason) if pin else 0
-        writes.record_event(conn, f"split.{report.action}", actor=actor, reason=reason, details={
-            "run": run.id, "moves": len(report.moves), "counts": report.counts, "frozen_added": frozen_now,
-            "config": config})
-        if freeze:
-            writes.record_event(conn, "test.freeze", actor=actor, reason=reason,
-                                details={"samples": len(test_ids), "added": frozen_now})
+    try:
+        _write(ds, report, run.id, actor=actor, reason=reason, freeze=freeze, pin=pin, test_ids=test_ids,
+               config=config)
+    except BaseException:
+        finish_run(ds, run, {"error": "nothing was moved"}, status="failed")
+        raise
     report.run_id = run.id
     run.write_json("moves.json", [m.__dict__ for m in report.moves])
     summary = report.as_dict()
     summary.pop("moves")
     finish_run(ds, run, summary | {"moved": len(report.moves)})
     return report
+
+
+def _write(ds: Dataset, report: SplitReport, run_id: str, *, actor: str, reason: str, freeze: bool, pin: bool,
+           test_ids: list[int], config: dict[str, Any]) -> None:
+    """One transaction: the moves, their events, the frozen set, the summary event."""
+    with ds.transaction() as conn:
+        writes.set_splits(conn, {m.sample_id: (m.source, m.target) for m in report.moves})
+        writes.record_events(conn, [
+            {"action": "split.move", "target": m.path,
+             "details": {"sample": m.sample_id, "from": m.source, "to": m.target, "by": report.action, "run": run_id}}
+            for m in report.moves
+        ], actor=actor, reason=reason)
+        frozen_now = writes.freeze_samples(conn, test_ids, actor=actor, reason=reason) if pin else 0
+        writes.record_event(conn, f"split.{report.action}", actor=actor, reason=reason, details={
+            "run": run_id, "moves": len(report.moves), "counts": report.counts, "frozen_added": frozen_now,
+            "config": config})
+        if freeze:
+            writes.record_event(conn, "test.freeze", actor=actor, reason=reason,
+                                details={"samples": len(test_ids), "added": frozen_now})
 
 
 def split_dataset(

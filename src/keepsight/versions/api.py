@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from keepsight.dataset import Dataset, current_user
@@ -151,7 +151,3 @@ def referenced_blobs(ds: Dataset) -> set[str]:
         out.update(e.blob for e in decode(ds.blobs.get(digest), where=digest).entries)
     return out
 
-
-def version_count(ds: Dataset) -> int:
-    with ds.reading() as conn:
-        return int(conn.execute(select(func.count()).select_from(versions)).scalar_one())

@@ -78,12 +78,15 @@ def block_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return feats, std, np.stack([ys, xs], axis=1), projection.ravel()
 
 
-def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int) -> tuple[np.ndarray, np.ndarray]:
+def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs of rows with equal keys: rows sorted by (key, ``order_key``), each paired with the next
-    ``lags`` rows of its bucket. Small buckets give all their pairs; in big ones (a straight edge repeats
-    along its whole length) a block meets the blocks whose pixels project closest to its own."""
+    ``lags`` rows of its bucket. Small buckets give all their pairs; in bigger ones a block meets the
+    blocks whose pixels project closest to its own. Buckets over ``max_bucket`` rows are a pattern
+    the image repeats everywhere (a straight edge along its length), not a copy: they are skipped."""
     mixed = (keys.astype(np.int64) * _MIX[: keys.shape[1]]).sum(axis=1)  # one int64 per row (wraps: a hash)
-    order = np.lexsort((order_key, mixed))
+    _, inverse, counts = np.unique(mixed, return_inverse=True, return_counts=True)
+    rows = np.flatnonzero(counts[inverse.ravel()] <= max_bucket)
+    order = rows[np.lexsort((order_key[rows], mixed[rows]))]
     groups = mixed[order]
     firsts, seconds = [], []
     for lag in range(1, lags + 1):
@@ -95,7 +98,7 @@ def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int) -> tuple[n
 
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
                 max_diff: float = 3.5, diff_ratio: float = 0.7, min_shift: float = 16.0,
-                min_unique: float = 20.0, lags: int = 8, jpeg_grid: bool = True, join: int = 8,
+                min_unique: float = 20.0, lags: int = 6, max_bucket: int = 64, jpeg_grid: bool = True, join: int = 8,
                 self_ratio: float = 1.5, self_margin: float = 1.5, strict: bool = True) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
@@ -121,7 +124,7 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     pairs_i, pairs_j = [], []
     for shift in (0.0, 0.5):
         keys = np.floor(scaled + shift).astype(np.int32)
-        i, j = _bucket_pairs(keys, projection[textured], lags)
+        i, j = _bucket_pairs(keys, projection[textured], lags, max_bucket)
         pairs_i.append(textured[i])
         pairs_j.append(textured[j])
     i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
@@ -131,12 +134,19 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     if jpeg_grid:
         on_grid = (delta[:, 0] % 8 == 0) & (delta[:, 1] % 8 == 0)
         i, j, delta = i[~on_grid], j[~on_grid], delta[~on_grid]
+    # the same pair can come from both hash tables: keep one
+    keyed = np.unique(np.minimum(i, j).astype(np.int64) * len(pos) + np.maximum(i, j), return_index=True)[1]
+    i, j, delta = i[keyed], j[keyed], delta[keyed]
+    # cheap pre-check on the low-frequency coefficients (Parseval: their distance is at most the
+    # pixels' L2 distance, which for a mean difference of max_diff spread over the block is ~8 x it)
+    near = np.sqrt(((feats[i] - feats[j]) ** 2).sum(axis=1)) <= 12.0 * max_diff
+    i, j, delta = i[near], j[near], delta[near]
     if len(i) < min_unique:
         return []
     # pixel-level check of the candidate pairs
     hh, ww = gray.shape[0] - BLOCK + 1, gray.shape[1] - BLOCK + 1
     win = np.lib.stride_tricks.sliding_window_view(gray, (BLOCK, BLOCK)).reshape(-1, BLOCK * BLOCK)
-    diff = np.abs(win[i].astype(np.int16) - win[j].astype(np.int16)).mean(axis=1)
+    diff = _mean_abs(win, i, j)
     ok = (diff <= max_diff) & (diff <= diff_ratio * np.minimum(std[i], std[j]))
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
     # a block that barely changes when moved 2-3 pixels along the offset, across or down (a straight
@@ -148,18 +158,16 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
         moved = pos[i] + move
         inside = (moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww)
         moved_index = np.where(inside, moved[:, 0] * ww + moved[:, 1], i)
-        d = np.abs(win[i].astype(np.int16) - win[moved_index].astype(np.int16)).mean(axis=1)
+        d = _mean_abs(win, i, moved_index)
         self_diff = np.minimum(self_diff, np.where(inside, d, 0.0))
     if _DEBUG is not None:
         _DEBUG.append(np.stack([pos[i][:, 0], pos[i][:, 1], delta[:, 0], delta[:, 1], diff, self_diff], axis=1))
     ok = self_diff >= self_ratio * diff + self_margin
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
-    # canonical offset sign, unique pairs
+    # canonical offset sign: a pair and its mirror vote for the same offset
     flip = (delta[:, 0] < 0) | ((delta[:, 0] == 0) & (delta[:, 1] < 0))
     i, j = np.where(flip, j, i), np.where(flip, i, j)
     delta = np.where(flip[:, None], -delta, delta)
-    keyed = np.unique(i.astype(np.int64) * len(pos) + j, return_index=True)[1]
-    i, j, delta, diff = i[keyed], j[keyed], delta[keyed], diff[keyed]
     if len(i) < min_unique:
         return []
     # a block that matches at several distinct offsets (seen from the block: partner = block + offset)
@@ -198,6 +206,15 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
         if not any(_same(clone, c) for c in found):
             found.append(clone)
     return found
+
+
+def _mean_abs(win: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Mean absolute difference of blocks a[k] and b[k] (rows of ``win``), in chunks to bound memory."""
+    out = np.empty(len(a), np.float32)
+    for start in range(0, len(a), chunk):
+        sa, sb = a[start:start + chunk], b[start:start + chunk]
+        out[start:start + chunk] = cv2.absdiff(win[sa], win[sb]).mean(axis=1)
+    return out
 
 
 def _largest_patch(points: np.ndarray, join: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keepsight.checks.image._retouch_clone import find_clones, work_gray
-from keepsight.checks.image._retouch_noise import SmoothIsland, find_smooth_islands
+from keepsight.checks.image._retouch_noise import NOISE_SIDE, SmoothIsland, find_smooth_islands
 
 
 @dataclass
@@ -31,7 +31,8 @@ def smooth_score(s: SmoothIsland) -> float:
     """A blob (not an edge band) much smoother than the image; inside texture it must also continue its
     surroundings' gray level (a highlight does not); inside flat black/white content any smooth mid-gray
     blob is foreign (binarised scans have gray only along edges)."""
-    shape = _ramp(s.radius, 4.5, 6.0) * _ramp(s.area, 60, 120)
+    compact = s.radius / np.sqrt(s.area)  # 0.56 for a disc, 0.33 for a 3:1 ellipse, ~0.1 for an edge band
+    shape = _ramp(s.radius, 4.5, 6.0) * _ramp(s.area, 60, 120) * _ramp(compact, 0.2, 0.3)
     smooth = 1.0 - _ramp(s.activity, 0.10, 0.16)
     if s.ring_activity >= 0.3:
         context = (1.0 - _ramp(s.step, 10.0, 18.0)) * _ramp(s.ring_normal, 0.5, 0.65) * (1.0 - _ramp(s.local, 0.12, 0.2))
@@ -41,7 +42,7 @@ def smooth_score(s: SmoothIsland) -> float:
 
 
 def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouch]:
-    gray, factor = work_gray(image)
+    gray, factor = work_gray(image)  # the clone search wants detail: up to WORK_SIDE (1280) pixels
     found: list[Retouch] = []
     for c in find_clones(gray, jpeg_grid=factor == 1):
         score = _ramp(c.unique, 30, 70) * (1.0 - _ramp(c.diff, 2.5, 3.5))
@@ -49,6 +50,8 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouc
             found.append(Retouch("clone", _scaled(c.target, factor), round(score, 3), _scaled(c.source, factor), {
                 "blocks": c.blocks, "unique_blocks": round(c.unique, 1), "mean_difference": round(c.diff, 2),
                 "offset_x": c.offset[0] * factor, "offset_y": c.offset[1] * factor}))
+    # noise is judged at up to NOISE_SIDE pixels: the scale the island thresholds were set at
+    gray, factor = work_gray(image, NOISE_SIDE)
     for s in find_smooth_islands(gray):
         score = smooth_score(s)
         if score >= min_score:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 WINDOW = 7
+NOISE_SIDE = 768  # images are reduced (by a whole factor) to at most this before the analysis
 
 
 @dataclass
