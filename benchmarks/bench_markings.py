@@ -12,7 +12,9 @@ images and plants (tests/audit/plant_edits.py):
 Every edited image is saved as an annotator's tool would (PNG, or JPEG quality 85/90/95) and
 decoded back; half of the untouched images are re-saved the same way, the other half are the
 original bytes, so re-encoding alone is never evidence. The detectors are the ones the checks
-run (find_markings, find_retouching). A detection counts for an edit when its box covers 30% of
+run, through the same decode (``_pixel_scan.analyse_bytes``), and image.retouched's dataset-level
+step (candidates recurring at one place in 3+ images of one source and size are scene) is applied
+per source. A detection counts for an edit when its box (or a clone's source box) covers 30% of
 the smaller of the two boxes; a detection on an untouched image is a false alarm.
 
     python benchmarks/bench_markings.py --seed 1 [--untouched 100] [--per-cell 10] [--workers 2]
@@ -30,6 +32,7 @@ import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,7 @@ from tests.audit.plant_edits import MARK_KINDS, RETOUCH_KINDS, clone_stamp, draw
 from keepsight.checks.image._markings_strokes import WORK_SIDE as MARK_SIDE  # noqa: E402
 from keepsight.checks.image._pixel_scan import analyse_bytes  # noqa: E402
 from keepsight.checks.image._retouch_clone import WORK_SIDE as CLONE_SIDE  # noqa: E402
+from keepsight.checks.image._retouch_find import recurring  # noqa: E402
 from keepsight.checks.image.markings import markings_analysis  # noqa: E402
 from keepsight.checks.image.retouched import retouch_analysis  # noqa: E402
 
@@ -100,12 +104,12 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()  # exactly what the checks run in their worker processes, decode included
     marks = analyse_bytes(data, longest, MARK_SIDE, markings_analysis) or []
     t1 = time.perf_counter()
-    edits = analyse_bytes(data, longest, 2 * CLONE_SIDE, retouch_analysis) or []
+    edits = analyse_bytes(data, longest, 2 * CLONE_SIDE, partial(retouch_analysis, min_score=0.25)) or []
     t2 = time.perf_counter()
     return {
         **case, "saved": saved, "edit": edit, "truth": truth, "size": list(image.shape[:2]),
         "markings": [{k: m[k] for k in ("box", "kind", "colour", "score")} for m in marks],
-        "retouching": [{k: r[k] for k in ("box", "kind", "score")} | ({"source": r["source_box"]} if "source_box" in r else {})
+        "candidates": [{k: r[k] for k in ("box", "kind", "score")} | ({"source": r["source_box"]} if "source_box" in r else {})
                        for r in edits],
         "seconds_markings": t1 - t0, "seconds_retouching": t2 - t1,
     }
@@ -116,8 +120,21 @@ def _hit(found: list[dict[str, Any]], truth: list[Any]) -> bool:
     return any(overlaps(tuple(f[key]), tuple(t)) for f in found for key in ("box", "source") if key in f for t in truth)
 
 
+def retouch_findings(rows: list[dict[str, Any]], min_score: float = 0.5) -> None:
+    """What image.retouched reports: candidates >= min_score that do not recur at one place in 3+
+    images of one size, over each source's images (the check does this over the whole dataset)."""
+    for source in SOURCES:
+        mine = [r for r in rows if r["source"] == source]
+        found = {str(n): (r["size"][1], r["size"][0], r["candidates"]) for n, r in enumerate(mine)}
+        scene = recurring(found)
+        for n, r in enumerate(mine):
+            r["retouching"] = [c for m, c in enumerate(r["candidates"]) if c["score"] >= min_score and (str(n), m) not in scene]
+            r["scene"] = sum((str(n), m) in scene for m in range(len(r["candidates"])))
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Recall per kind (and per source, pen, file type), false alarms on untouched images, precision."""
+    retouch_findings(rows)
     out: dict[str, Any] = {}
     for family, kinds in (("markings", MARK_KINDS), ("retouching", RETOUCH_KINDS)):
         recall: dict[str, dict[str, Any]] = {}

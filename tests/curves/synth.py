@@ -55,8 +55,8 @@ def anomaly_images(root: Path, *, good_train: int = 40, good_test: int = 20, bad
                    varied: bool = False, seed: int = 0) -> Path:
     """Good images are stripes plus noise; NG (test only) add a bright spot or a dark scratch.
 
-    ``varied=False``: every good image has the same stripe angle, so a few good images cover what
-    normal looks like and the curve saturates at once. ``varied=True``: each good image has its
+    ``varied=False``: every good image has the same stripes (aligned, as from a fixed camera), so a
+    few good images cover what normal looks like and the curve saturates at once. ``varied=True``: each good image has its
     own angle and period, and a test image at an angle no training image had looks abnormal, so
     the score keeps improving as more good images cover the range.
     """
@@ -67,7 +67,8 @@ def anomaly_images(root: Path, *, good_train: int = 40, good_test: int = 20, bad
         angle = rng.uniform(0, np.pi) if varied else 0.3
         period = rng.uniform(6, 12) if varied else 8.0
         coord = xx * np.cos(angle) + yy * np.sin(angle)
-        return 128 + 40 * np.sin(coord * 2 * np.pi / period + rng.uniform(0, 2 * np.pi)) + rng.normal(0, 6, (side, side))
+        phase = rng.uniform(0, 2 * np.pi) if varied else 0.0  # uniform images are aligned, too
+        return 128 + 40 * np.sin(coord * 2 * np.pi / period + phase) + rng.normal(0, 6, (side, side))
 
     for k in range(good_train):
         _save(root / "train" / "OK" / f"g{k:03d}.png", good())

@@ -145,7 +145,7 @@ class _Builder:
         for r in self.report.results:
             ordered = sorted(r.findings, key=lambda f: -SEVERITY_RANK[f.severity])  # stable: check order kept
             shown[r.check] = ordered
-        wanted = {sid for fs in shown.values() for f in fs[: self.max_findings] for sid in f.samples}
+        wanted = {sid for fs in shown.values() for f in fs[: self.max_findings] for sid in f.samples[:MOSAIC_LIMIT]}
         samples = fetch_samples(self.ds, wanted)
         out = []
         for i, r in enumerate(self.report.results):
@@ -167,17 +167,17 @@ class _Builder:
         return out
 
     def _card(self, f: Finding, samples: dict[int, Any], check_action: str) -> Card:
-        present = [sid for sid in f.samples if sid in samples]
-        layout = "text" if not present else "single" if len(present) == 1 else "pair" if len(present) == 2 else "group"
+        # A group can name thousands of captures: only the first MOSAIC_LIMIT were fetched and are shown.
+        present = [sid for sid in f.samples[:MOSAIC_LIMIT] if sid in samples]
+        layout = "text" if not present else {1: "single", 2: "pair"}.get(len(f.samples), "group")
         side = MOSAIC_SIDE if layout == "group" else VIEW_SIDE
-        limit = MOSAIC_LIMIT if layout == "group" else 2
         highlight = set(f.annotations)
-        views = [self.views.view(*samples[sid], side=side, highlight=highlight, evidence=f.evidence, first=i == 0)
-                 for i, sid in enumerate(present[:limit])]
+        views = [self.views.view(*samples[sid], side=side, highlight=highlight, evidence=f.evidence,
+                                 first=sid == f.samples[0]) for sid in present]
         action = f.action if f.action and f.action != check_action else ""
         labels = list(dict.fromkeys(label for v in views for label in v.labels))
         inline, details = _evidence_items(f.evidence)
-        return Card(f, layout, views, max(0, len(present) - limit), inline, details, action, labels)
+        return Card(f, layout, views, len(f.samples) - len(views), inline, details, action, labels)
 
 
 def _image_facts(ds: Dataset) -> tuple[dict[str, dict[str, list[float]]], list[tuple[str, int]], int]:

@@ -31,6 +31,11 @@ def power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
     return a * np.power(n, -b) + c
 
 
+def _jacobian(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    decay = np.power(n, -b)
+    return np.stack([decay, -a * decay * np.log(n), np.ones_like(n)], axis=1)
+
+
 @dataclass
 class Estimate:
     value: float
@@ -125,8 +130,8 @@ def _fit_once(n: np.ndarray, err: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
-            popt, pcov = curve_fit(power_law, n, err, p0=[a0, b0, c0], bounds=([0.0, 0.0, 0.0], [np.inf, 3.0, 1.0]),
-                                   maxfev=20000)
+            popt, pcov = curve_fit(power_law, n, err, p0=[a0, b0, c0], jac=_jacobian,
+                                   bounds=([0.0, 0.0, 0.0], [np.inf, 3.0, 1.0]), maxfev=20000)
     except (RuntimeError, ValueError):
         return None
     return popt, pcov

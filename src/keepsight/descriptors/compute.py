@@ -69,6 +69,13 @@ def decode_reduced(data: bytes, work_side: int = WORK_SIDE) -> tuple[np.ndarray,
 
     Returns (pixels as uint8 gray HxW or RGB HxWx3, original mode, original (w, h), scale).
     """
+    arr, mode, size = _decode_at_most(data, work_side)
+    arr = _fit(arr, work_side)
+    return np.ascontiguousarray(arr), mode, size, arr.shape[1] / size[0]
+
+
+def _decode_at_most(data: bytes, work_side: int) -> tuple[np.ndarray, str, tuple[int, int]]:
+    """Pixels (gray or RGB) at the strongest JPEG DCT reduction that keeps the long side near ``work_side``."""
     try:
         im = Image.open(io.BytesIO(data))  # the header only: size, mode, format
         size, mode, fmt = im.size, im.mode, im.format
@@ -84,12 +91,16 @@ def decode_reduced(data: bytes, work_side: int = WORK_SIDE) -> tuple[np.ndarray,
             arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
     if arr is None:
         arr = _decode_pil(im)
-    if max(arr.shape[:2]) > work_side:
-        ratio = work_side / max(arr.shape[:2])
-        new = (max(1, round(arr.shape[1] * ratio)), max(1, round(arr.shape[0] * ratio)))
-        arr = cv2.resize(arr, new, interpolation=cv2.INTER_AREA)
-    scale = arr.shape[1] / size[0]
-    return np.ascontiguousarray(arr), mode, size, scale
+    return arr, mode, size
+
+
+def _fit(arr: np.ndarray, side: int) -> np.ndarray:
+    """Shrink so the long side is at most ``side`` (INTER_AREA: no aliasing)."""
+    if max(arr.shape[:2]) <= side:
+        return arr
+    ratio = side / max(arr.shape[:2])
+    new = (max(1, round(arr.shape[1] * ratio)), max(1, round(arr.shape[0] * ratio)))
+    return cv2.resize(arr, new, interpolation=cv2.INTER_AREA)
 
 
 def _decode_pil(im: Image.Image) -> np.ndarray:
@@ -144,9 +155,10 @@ def noise_sigma(gray: np.ndarray) -> float:
 
 def colourfulness(rgb: np.ndarray) -> float:
     """Hasler and Suesstrunk's metric (0 for gray images stored as RGB)."""
-    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
+    r, g, b = cv2.split(rgb.astype(np.float32))
+    rg, yb = cv2.subtract(r, g), cv2.subtract(cv2.addWeighted(r, 0.5, g, 0.5, 0.0), b)
+    (m_rg, s_rg), (m_yb, s_yb) = (tuple(float(v[0, 0]) for v in cv2.meanStdDev(x)) for x in (rg, yb))
+    return float(math.hypot(s_rg, s_yb) + 0.3 * math.hypot(m_rg, m_yb))
 
 
 # -- perceptual hashes ------------------------------------------------------------------
@@ -162,21 +174,27 @@ def _dct_block(gray: np.ndarray) -> np.ndarray:
     return cv2.dct(small)[:8, :8]
 
 
-def _bits(block: np.ndarray) -> int:
-    flat = block.ravel()[1:]  # the DC term only says "bright or dark": leave it out
-    bits = flat > np.median(flat)
-    return int(np.packbits(np.concatenate([[False], bits])).view(">u8")[0])
+def _bits(blocks: np.ndarray) -> list[int]:
+    """64-bit hashes of (N, 8, 8) DCT blocks: each AC coefficient above its block's median."""
+    flat = blocks.reshape(len(blocks), 64)[:, 1:]  # the DC term only says "bright or dark": leave it out
+    bits = flat > np.median(flat, axis=1, keepdims=True)
+    packed = np.packbits(np.hstack([np.zeros((len(blocks), 1), bool), bits]), axis=1)
+    return [int(v) for v in packed.view(">u8").ravel()]
+
+
+# the 8 rotations/flips as sign patterns (flip y, flip x) and a transpose, applied to one DCT block
+_ONES = np.ones(8, np.float32)
+_VARIANT_SIGNS = np.stack([np.outer(_SIGN if fy else _ONES, _SIGN if fx else _ONES) for fy, fx, _ in _DIHEDRAL])
+_VARIANT_TRANSPOSED = np.array([t for _, _, t in _DIHEDRAL])
 
 
 def perceptual_hashes(gray: np.ndarray) -> tuple[int, int]:
     """(plain pHash, dihedral-canonical pHash = the minimum over the 8 rotations/flips)."""
     block = _dct_block(gray)
-    plain = _bits(block)
-    variants = []
-    for flip_y, flip_x, transpose in _DIHEDRAL:
-        b = block * (_SIGN[:, None] if flip_y else 1.0) * (_SIGN[None, :] if flip_x else 1.0)
-        variants.append(_bits(b.T if transpose else b))
-    return plain, min(variants)
+    variants = block[None] * _VARIANT_SIGNS
+    variants[_VARIANT_TRANSPOSED] = variants[_VARIANT_TRANSPOSED].transpose(0, 2, 1)
+    hashes = _bits(np.concatenate([block[None], variants]))
+    return hashes[0], min(hashes[1:])
 
 
 def hamming64(a: int, b: int) -> int:
@@ -220,23 +238,34 @@ def thumbnail(pixels: np.ndarray, side: int = THUMB_SIDE) -> bytes:
     return buf.tobytes() if ok else b""
 
 
+COLOUR_SIDE = 256  # colour statistics and the thumbnail come from a copy this small
+
+
 def describe_bytes(
     digest: str, data: bytes, *, work_side: int = WORK_SIDE, max_keypoints: int = MAX_KEYPOINTS
 ) -> Description:
-    pixels, mode, (width, height), scale = decode_reduced(data, work_side)
-    gray = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    decoded, mode, (width, height) = _decode_at_most(data, work_side)
+    if decoded.ndim == 3:  # shrink the gray copy, not three channels; colour is only needed small
+        gray = _fit(cv2.cvtColor(decoded, cv2.COLOR_RGB2GRAY), work_side)
+        small = _fit(decoded, COLOUR_SIDE)
+    else:
+        gray = _fit(decoded, work_side)
+        small = gray
+    scale = gray.shape[1] / width
     plain, dihedral = perceptual_hashes(gray)
     keypoints, descriptors = local_features(gray, scale, max_keypoints)
+    stats = image_stats(gray, gray)
+    stats["colourfulness"] = colourfulness(small) if small.ndim == 3 else 0.0
     return Description(
         digest=digest,
         width=width,
         height=height,
         mode=mode,
         scale=scale,
-        stats=image_stats(pixels, gray),
+        stats=stats,
         phash=plain,
         dhash=dihedral,
         keypoints=keypoints,
         descriptors=descriptors,
-        thumbnail=thumbnail(pixels),
+        thumbnail=thumbnail(small),
     )

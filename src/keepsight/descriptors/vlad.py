@@ -53,9 +53,10 @@ def encode(descriptors: np.ndarray, codebook: np.ndarray) -> np.ndarray:
         x = unpack(descriptors)
         # nearest centroid by squared distance; x.x is constant per row so it can be dropped
         assign = np.argmin((codebook * codebook).sum(1)[None, :] - 2.0 * x @ codebook.T, axis=1)
-        onehot = np.zeros((k, len(x)), np.float32)
-        onehot[assign, np.arange(len(x))] = 1.0
-        out = onehot @ x - onehot.sum(1)[:, None] * codebook  # residual sums per visual word
+        order = np.argsort(assign, kind="stable")
+        words, starts, counts = np.unique(assign[order], return_index=True, return_counts=True)
+        # residual sums per visual word: sum of its descriptors minus count x centroid
+        out[words] = np.add.reduceat(x[order], starts, axis=0) - counts[:, None] * codebook[words]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
     flat = out.ravel()

@@ -59,14 +59,15 @@ class ThresholdConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     alpha: float = Field(0.001, gt=0, lt=1, description="significance level of every test")
-    psi: float = Field(0.2, ge=0, description="minimum population stability index of a statistic")
+    psi: float = Field(0.2, ge=0, description="minimum population stability index of a statistic, above its chance level")
     relative_change: float = Field(0.1, ge=0, description="minimum relative change of a statistic's median")
     novelty_fraction: float = Field(0.1, gt=0, le=1, description="minimum share of novel images for 'new content'")
     novelty_quantile: float = Field(0.99, gt=0.5, lt=1,
                                     description="an image is novel beyond this quantile of training's own nearest-neighbour distances")
-    mmd: float = Field(0.02, ge=0, description="minimum squared MMD of the embeddings")
+    mmd: float = Field(0.05, ge=0, description="minimum squared MMD of the embeddings")
     moved_fraction: float = Field(0.2, gt=0, le=1, description="minimum share of images moved against the scene for 'camera moved'")
-    shift_px: float = Field(8.0, ge=0, description="an image moved: translation of at least this, original pixels")
+    shift_px: float = Field(8.0, ge=0, description="an image moved: translation of at least this (or training's own "
+                                                   "99th-percentile spread if larger), original pixels")
     rotation_deg: float = Field(0.5, ge=0, description="an image moved: rotation of at least this, degrees")
     scale: float = Field(0.02, ge=0, description="an image moved: relative change of scale (zoom) of at least this")
     confidence_shift: float = Field(0.05, ge=0, description="minimum change of the median prediction confidence")

@@ -71,13 +71,8 @@ def _since(version: str) -> str:
     return "since the training reference" if version == UNVERSIONED else f"since {version}"
 
 
-def explain(outcomes: list[TestOutcome], *, version: str,
-            tolerances: dict[str, float] | None = None) -> list[Explanation]:
-    """The explanations of one window, most explanatory first (empty when nothing drifted).
-
-    ``tolerances`` (shift_px, rotation_deg, scale) decide which camera components the message names.
-    """
-    tolerances = tolerances or {}
+def explain(outcomes: list[TestOutcome], *, version: str) -> list[Explanation]:
+    """The explanations of one window, most explanatory first (empty when nothing drifted)."""
     drifted: dict[tuple[str, str], TestOutcome] = {}
     for o in outcomes:
         if o.drifted:
@@ -93,15 +88,15 @@ def explain(outcomes: list[TestOutcome], *, version: str,
 
     moved = drifted.get(("geometry", "moved"))
     if moved is not None:
-        d = moved.details
+        d, tol = moved.details, moved.details["tolerance"]  # components beyond their tolerance are named
         parts = []
-        if abs(d["dx"]) >= tolerances.get("shift_px", 0.0):
+        if abs(d["dx"]) >= tol["dx"]:
             parts.append(f"{d['dx']:+.0f} px in x")
-        if abs(d["dy"]) >= tolerances.get("shift_px", 0.0):
+        if abs(d["dy"]) >= tol["dy"]:
             parts.append(f"{d['dy']:+.0f} px in y")
-        if abs(d["rotation"]) >= tolerances.get("rotation_deg", 0.0):
+        if abs(d["rotation"]) >= tol["rotation"]:
             parts.append(f"{d['rotation']:+.1f} degrees")
-        if abs(d["scale"]) >= tolerances.get("scale", 0.0):
+        if abs(d["scale"]) >= tol["scale"]:
             parts.append(f"zoom {d['scale'] * 100:+.1f}%")
         if not parts:  # each component under its tolerance on its own; say where the images went
             parts.append(f"{d['dx']:+.0f} px in x, {d['dy']:+.0f} px in y, {d['rotation']:+.1f} degrees")

@@ -199,10 +199,10 @@ class _VerifiedPairs:
     def check(self, pair: tuple[str, str], load: Callable[[str], Description]) -> Verification:
         key = f"{pair[0]}:{pair[1]}"
         if key in self.known:
-            m, i, s, a, ok, cov = self.known[key]
-            return Verification(int(m), int(i), s, a, bool(ok), cov)
+            m, i, s, a, ok, cov, overlap, needed = self.known[key]
+            return Verification(int(m), int(i), s, a, bool(ok), cov, int(overlap), int(needed))
         v = _verify_descriptions(load(pair[0]), load(pair[1]), params_from_tag(self.tag))
-        self.known[key] = [v.matches, v.inliers, v.scale, v.angle, int(v.ok), v.coverage]
+        self.known[key] = [v.matches, v.inliers, v.scale, v.angle, int(v.ok), v.coverage, v.overlap, v.needed]
         self.new += 1
         return v
 

@@ -84,7 +84,10 @@ class GlobalIndex:
         codebook = self.require_codebook()
         if not len(descriptor_sets):
             return np.zeros((0, self.vectors.shape[1]), np.float32)
-        raw = np.stack([vlad.encode(des, codebook) for des in descriptor_sets])
+        return self.project(np.stack([vlad.encode(des, codebook) for des in descriptor_sets]))
+
+    def project(self, raw: np.ndarray) -> np.ndarray:
+        """Raw global vectors (N, D) through the whitening projection, when there is one."""
         if self.projection is None:
             return raw.astype(np.float32)
         out = self.projection.apply(raw)
@@ -214,7 +217,7 @@ Loader = Callable[[str], Description]
 
 
 def train_vlad(digests: Sequence[str], load: Loader, *, seed: int = 0) -> GlobalIndex:
-    """An empty VLAD index with a codebook and projection learned on (a sample of) ``digests``."""
+    """A VLAD index with a codebook and projection learned on (a sample of) ``digests``; the sample is in it."""
     rng = np.random.default_rng(seed)
     sample = list(digests)
     if len(sample) > TRAIN_IMAGES:
@@ -224,7 +227,10 @@ def train_vlad(digests: Sequence[str], load: Loader, *, seed: int = 0) -> Global
     raw = np.stack([vlad.encode(des, codebook) for des in descriptor_sets]) if descriptor_sets else None
     projection = fit_projection(raw, seed=seed) if raw is not None else None
     dim = projection.dimensions if projection is not None else len(codebook) * vlad.BITS
-    return GlobalIndex("vlad", [], np.zeros((0, dim), np.float32), codebook, projection, trained_on=len(sample))
+    index = GlobalIndex("vlad", [], np.zeros((0, dim), np.float32), codebook, projection, trained_on=len(sample))
+    if raw is not None:
+        index.add(sample, index.project(raw))
+    return index
 
 
 def vlad_index(root: Path, digests: Sequence[str], load: Loader, *, retrain: bool = False) -> GlobalIndex:
@@ -242,6 +248,6 @@ def vlad_index(root: Path, digests: Sequence[str], load: Loader, *, retrain: boo
     for start in range(0, len(new), 1000):
         chunk = new[start : start + 1000]
         index.add(chunk, index.encode([load(d).descriptors for d in chunk]))
-    if new:
+    if len(index.digests) > index._saved:
         index.save(root)
     return index

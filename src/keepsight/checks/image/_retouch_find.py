@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -28,17 +29,20 @@ def _scaled(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int,
 
 
 def smooth_score(s: SmoothIsland) -> float:
-    """A blob (not an edge band) much smoother than the image; inside texture it must also continue its
-    surroundings' gray level (a highlight does not); inside flat black/white content any smooth mid-gray
-    blob is foreign (binarised scans have gray only along edges)."""
-    compact = s.radius / np.sqrt(s.area)  # 0.56 for a disc, 0.33 for a 3:1 ellipse, ~0.1 for an edge band
-    shape = _ramp(s.radius, 4.5, 6.0) * _ramp(s.area, 60, 120) * _ramp(compact, 0.2, 0.3)
-    smooth = 1.0 - _ramp(s.activity, 0.10, 0.16)
+    """How much a smooth island looks painted in, in [0, 1].
+
+    Inside texture (the ring around the island is normally active): the island is much smoother
+    than its own ring and than the image, it is a blob (not an edge band), and it continues the
+    ring's gray level (a highlight or a background is brighter or darker than its surroundings).
+    Inside flat black-and-white content (binarised scans, whose ring is noise-free): any wide
+    smooth mid-gray blob is foreign, since such images have gray only along their edges."""
     if s.ring_activity >= 0.3:
-        context = (1.0 - _ramp(s.step, 10.0, 18.0)) * _ramp(s.ring_normal, 0.5, 0.65) * (1.0 - _ramp(s.local, 0.12, 0.2))
-    else:
-        context = 1.0
-    return shape * smooth * context
+        compact = s.radius / np.sqrt(s.area)  # 0.56 for a disc, 0.33 for a 3:1 ellipse, ~0.1 for an edge band
+        shape = _ramp(s.radius, 4.0, 5.5) * _ramp(s.area, 60, 120) * _ramp(compact, 0.2, 0.3)
+        smooth = (1.0 - _ramp(s.local, 0.2, 0.3)) * (1.0 - _ramp(s.activity, 0.22, 0.3))
+        context = _ramp(s.ring_activity, 0.4, 0.6) * _ramp(s.ring_normal, 0.4, 0.55) * (1.0 - _ramp(s.step, 1.0, 2.0))
+        return shape * smooth * context
+    return _ramp(s.radius, 6.5, 7.5) * _ramp(s.area, 100, 200) * (1.0 - _ramp(s.activity, 0.12, 0.18))
 
 
 def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouch]:
@@ -60,3 +64,46 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouc
                 "radius": round(s.radius * factor, 1), "step": round(s.step, 1), "ring_normal": round(s.ring_normal, 3),
                 "reference_activity": round(s.reference, 2)}))
     return sorted(found, key=lambda r: -r.score)
+
+
+def _relative_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def recurring(found: dict[str, tuple[int, int, list[dict[str, Any]]]], *, min_images: int = 3,
+              min_iou: float = 0.3) -> set[tuple[str, int]]:
+    """(image key, index) of the edits that recur: the same kind at the same place (relative to the
+    image size) in ``min_images`` or more images of that size. A smooth highlight or a repeated
+    fixture that every capture of a scene shows is part of the scene; an edit is a one-off.
+
+    ``found``: image key -> (width, height, its candidate edits, each with "kind" and "box")."""
+    by_size: dict[tuple[int, int], list[tuple[str, int, str, tuple[float, float, float, float]]]] = {}
+    for key, (w, h, edits) in found.items():
+        for n, e in enumerate(edits):
+            x1, y1, x2, y2 = e["box"]
+            by_size.setdefault((w, h), []).append((key, n, e["kind"], (x1 / w, y1 / h, x2 / w, y2 / h)))
+    out: set[tuple[str, int]] = set()
+    for items in by_size.values():
+        cells: dict[tuple[int, int], list[int]] = {}  # a coarse grid of box centres: compare neighbours only
+        for m, (_, _, _, box) in enumerate(items):
+            cells.setdefault(_cell(box), []).append(m)
+        for key, n, kind, box in items:
+            cx, cy = _cell(box)
+            images = {key}
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    for m in cells.get((cx + dx, cy + dy), []):
+                        other_key, _, other_kind, other = items[m]
+                        if other_kind == kind and _relative_iou(box, other) >= min_iou:
+                            images.add(other_key)
+            if len(images) >= min_images:
+                out.add((key, n))
+    return out
+
+
+def _cell(box: tuple[float, float, float, float]) -> tuple[int, int]:
+    return int((box[0] + box[2]) * 5), int((box[1] + box[3]) * 5)  # tenths of the image

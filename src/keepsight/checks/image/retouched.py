@@ -9,7 +9,10 @@ out of an NG image, a clean patch pasted over a scratch). Compute, per image:
   (``_retouch_noise``).
 
 Score and threshold: ``_retouch_find`` turns each into a score in [0, 1]; ``min_score`` decides.
-The evidence gives the edited region (and a clone's source region) in original pixels.
+Across the dataset, a candidate found at the same place in ``recurrence_images`` or more images of
+one size (scored from half of ``min_score`` up) is part of the scene, not an edit: a highlight
+every capture of a spot shows, a fixture; such candidates are not reported. The evidence gives
+the edited region (and a clone's source region) in original pixels.
 JPEG double-compression ("ghost") analysis is not used: datasets are routinely re-encoded as a
 whole, which makes a re-saved image a poor sign of local editing, and block matching already
 uses the JPEG grid (repeated content matches exactly only on the 8x8 grid; a copy anywhere).
@@ -27,7 +30,8 @@ from keepsight.checks.base import Check, CheckParams, CheckResult, Finding, Seve
 from keepsight.checks.context import AuditContext
 from keepsight.checks.image._pixel_scan import scan
 from keepsight.checks.image._retouch_clone import WORK_SIDE
-from keepsight.checks.image._retouch_find import find_retouching
+from keepsight.checks.image._retouch_find import find_retouching, recurring
+from keepsight.model.annotation import Sample
 
 _WHAT = {"clone": "a patch copied from another place of the image (clone-stamp)",
          "smooth": "a noise-free patch inside textured content (healing brush or inpainting)"}
@@ -35,6 +39,8 @@ _WHAT = {"clone": "a patch copied from another place of the image (clone-stamp)"
 
 class RetouchedParams(CheckParams):
     min_score: float = Field(0.5, gt=0.0, le=1.0, description="how sure (0..1) an edit must be to be reported")
+    recurrence_images: int = Field(3, ge=0, description="candidates at one place in this many images are scene, "
+                                   "not edits (0 = keep all)")
     workers: int = Field(0, ge=0, description="worker processes decoding images (0 = one per core)")
 
 
@@ -59,27 +65,35 @@ class Retouched(Check):
 
     def run(self, ctx: AuditContext) -> CheckResult:
         p = cast(RetouchedParams, self.params)
-        findings: list[Finding] = []
         scanned = undecodable = 0
-        counts = dict.fromkeys(_WHAT, 0)
-        analysis = partial(retouch_analysis, min_score=p.min_score)
+        candidates: dict[str, tuple[int, int, list[dict[str, Any]]]] = {}
+        images: dict[str, list[Sample]] = {}
+        analysis = partial(retouch_analysis, min_score=p.min_score / 2)
         # the clone search works at up to 2 x WORK_SIDE before its own whole-factor reduction
         for samples, edits in scan(ctx, analysis, work_side=2 * WORK_SIDE, workers=p.workers):
             scanned += 1
             if edits is None:
                 undecodable += 1
+            elif edits:
+                first = samples[0]
+                candidates[first.blob] = (first.width, first.height, edits)
+                images[first.blob] = samples
+        scene = recurring(candidates, min_images=p.recurrence_images) if p.recurrence_images else set()
+        findings: list[Finding] = []
+        counts = dict.fromkeys(_WHAT, 0)
+        for blob, (_, _, edits) in candidates.items():
+            kept = [e for n, e in enumerate(edits) if e["score"] >= p.min_score and (blob, n) not in scene]
+            if not kept:
                 continue
-            if not edits:
-                continue
-            best = edits[0]
-            for e in edits:
+            for e in kept:
                 counts[e["kind"]] += 1
-            kinds = sorted({e["kind"] for e in edits})
-            for s in samples:
+            kinds = sorted({e["kind"] for e in kept})
+            for s in images[blob]:
                 findings.append(self.finding(
                     "signs of retouching: " + "; ".join(_WHAT[k] for k in kinds),
-                    samples=[s.id], paths=[s.path], split=s.split, score=float(best["score"]),
-                    evidence={"box": best["box"], "edits": edits},
+                    samples=[s.id], paths=[s.path], split=s.split, score=float(kept[0]["score"]),
+                    evidence={"box": kept[0]["box"], "edits": kept},
                 ))
         return self.result(findings, images_scanned=scanned, images_retouched=len(findings),
-                           clone_regions=counts["clone"], smooth_regions=counts["smooth"], undecodable=undecodable)
+                           clone_regions=counts["clone"], smooth_regions=counts["smooth"],
+                           scene_candidates=len(scene), undecodable=undecodable)

@@ -42,7 +42,7 @@ class ClassModesParams(CheckParams):
     min_silhouette: float = Field(0.5, ge=0.0, le=1.0, description="mean silhouette a split must reach")
     min_separation: float = Field(3.0, ge=0.0, description="Ashman's D every pair of clusters must reach")
     min_cluster_share: float = Field(0.1, gt=0.0, lt=0.5, description="smallest cluster, as a share of the class")
-    examples: int = Field(4, ge=1, le=20, description="example regions listed per cluster")
+    examples: int = Field(12, ge=2, le=12, description="example regions listed in all (spread over the clusters)")
     decode_fallback: bool = Field(True, description="decode images for regions with too few stored keypoints")
     seed: int = 0
 
@@ -85,7 +85,7 @@ class ClassModes(Check):
         shown: list[Region] = []
         for c in range(split.k):
             members = np.flatnonzero(split.assign == c)
-            closest = members[np.argsort(split.distance[members])][:examples]  # the most typical members
+            closest = members[np.argsort(split.distance[members])][:max(1, examples // split.k)]  # most typical
             picked = [regions[i] for i in closest]
             shown += picked
             clusters.append({"size": len(members), "examples": [
@@ -97,8 +97,16 @@ class ClassModes(Check):
             samples=list(dict.fromkeys(r.sample.id for r in shown)), paths=list(dict.fromkeys(r.sample.path for r in shown)),
             annotations=[r.annotation.uid or "" for r in shown], label=label, score=round(split.silhouette, 4),
             evidence={"clusters": clusters, "silhouette": round(split.silhouette, 4),
-                      "separation": round(split.separation, 3), "bic_k": split.k},
+                      "separation": round(split.separation, 3), "bic_k": split.k,
+                      "boxes_by_path": _boxes_by_path(shown)},
         )
+
+
+def _boxes_by_path(regions: list[Region]) -> dict[str, list[list[float]]]:
+    out: dict[str, list[list[float]]] = {}
+    for r in regions:
+        out.setdefault(r.sample.path, []).append([round(v, 1) for v in r.box])
+    return out
 
 
 class Modes:

@@ -63,11 +63,11 @@ class PatchKnnAnomaly(PredictingTrainer):
     def predict(self, items: Sequence[CurveItem]) -> list[float]:
         if self.index is None:
             raise DatasetError("the anomaly model is not trained")
-        scores = []
-        for item in items:
-            distances, _ = self.index.search(np.ascontiguousarray(self.patches[item.digest]), 1)
-            scores.append(float(np.sqrt(np.maximum(distances[:, 0], 0.0)).max()))
-        return scores
+        patches = [self.patches[i.digest] for i in items]
+        distances, _ = self.index.search(np.ascontiguousarray(np.concatenate(patches)), 1)  # one batched search
+        nearest = np.sqrt(np.maximum(distances[:, 0], 0.0))
+        bounds = np.cumsum([0] + [len(p) for p in patches])
+        return [float(nearest[start:end].max()) for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 class TemplateAnomaly(PredictingTrainer):
