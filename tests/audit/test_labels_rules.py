@@ -200,3 +200,14 @@ def test_text_covered_in_every_split_passes(tmp_path: Path) -> None:
         assert run_check(ds, "labels.ocr_coverage").findings == []
     with dataset_from(tmp_path / "plain", [{"image": "a.png", "annotations": [_box("dent", [1, 1, 9, 9])]}]) as ds:
         assert run_check(ds, "labels.ocr_coverage").status == "skipped"
+
+
+def test_a_declared_label_book_is_not_widened_by_import_so_the_wrong_tool_is_reported(tmp_path: Path) -> None:
+    from keepsight.audit.runner import run_audit
+
+    book = {"classes": {"scratch": {"name": "scratch", "kinds": ["polygon"]}}}
+    records = [{"image": "a.png", "annotations": [{"kind": "box", "label": "scratch", "geometry": [5, 5, 40, 30]}]}]
+    with dataset_from(tmp_path, records, labelbook=book) as ds:
+        assert ds.labelbook().classes["scratch"].kinds == ["polygon"]
+        report = run_audit(ds, only=["labels.kind_mismatch"], save=False)
+        assert [f.paths for f in report.findings] == [["a.png"]]

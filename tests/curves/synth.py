@@ -109,3 +109,25 @@ def many_classes(root: Path, *, train: int = 480, test: int = 240, side: int = 3
             img = _texture(rng, side, brightness + rng.normal(0, 9), max(2.0, contrast + rng.normal(0, 5)))
             _save(root / split / f"c{cls}" / f"{split}_{k:03d}.png", img)
     return root
+
+
+def boxes_coco(root: Path, *, train: int = 24, test: int = 8, side: int = 64, seed: int = 0) -> Path:
+    """COCO detection data: one bright square per image near a fixed spot (class 'blob')."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    for split, count in (("train", train), ("test", test)):
+        images, annotations = [], []
+        for k in range(count):
+            img = rng.normal(90, 8, (side, side))
+            x, y = (int(v) for v in 20 + rng.integers(-2, 3, 2))
+            img[y : y + 16, x : x + 16] = 200
+            name = f"{split}_{k:03d}.png"
+            _save(root / "images" / split / name, img)
+            images.append({"id": k + 1, "file_name": name, "width": side, "height": side})
+            annotations.append({"id": k + 1, "image_id": k + 1, "category_id": 1, "bbox": [x, y, 16, 16],
+                                "area": 256, "iscrowd": 0})
+        body = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "blob"}]}
+        (root / "annotations").mkdir(parents=True, exist_ok=True)
+        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(body), encoding="utf-8")
+    return root

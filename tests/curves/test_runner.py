@@ -116,7 +116,7 @@ def test_an_interrupted_curve_resumes_where_it_stopped(tmp_path: Path) -> None:
 def test_parallel_workers_give_the_same_points(tmp_path: Path) -> None:
     src = synth.easy_classes(tmp_path / "src", train=32, test=12)
     with synth.imported(tmp_path, src) as ds:
-        one = compute_curve(ds, use_groups=False, trainer="anomaly-template" if False else None, workers=1)
+        one = compute_curve(ds, use_groups=False, workers=1)
         shutil.rmtree(ds.root / ".keepsight" / "runs")  # the runs table still lists the first: only its points go
         two = compute_curve(ds, use_groups=False, workers=2)
     strip = [{k: v for k, v in p.items() if k not in ("seconds",)} for p in one.points]

@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -91,12 +91,7 @@ def _init_worker(trainer: Trainer, train: list[CurveItem], test: list[CurveItem]
 
     cv2.setNumThreads(threads)
     faiss.omp_set_num_threads(threads)
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if torch is not None:
-        torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when a trainer imports it (lazily, later)
     _STATE.update(trainer=trainer, train=train, test=test, metric=metric)
 
 
@@ -241,12 +236,16 @@ def compute_curve(
         if tasks:
             model.prepare(ds, [*pool.train, *pool.test],
                           (lambda d, t: progress("prepare", d, t)) if progress else None)
-            for point in _train(model, pool, tasks, metric, _workers(workers, config, len(tasks)), progress, reused,
-                                reused + len(tasks)):
+            total = reused + len(tasks)
+            if progress:
+                progress("train", reused, total)
+            for point in _train(model, pool, tasks, metric, _workers(workers, config, len(tasks))):
                 point["fingerprint"] = fp
                 atomic_write_bytes(run.folder / "points" / f"{point['key']}.json",
                                    json.dumps(point, indent=1).encode("utf-8"))
                 done[point["key"]] = point
+                if progress:
+                    progress("train", len(done), total)  # after the save: an interrupt here loses nothing
         points = sorted(done.values(), key=lambda p: (p["size"], p["repeat"]))
         result = _assemble(points, pool, task, model.name, metric, target, size_list, repeats, config)
         result.run_id, result.reused_points, result.notes = run.id, reused, notes
@@ -266,19 +265,12 @@ def compute_curve(
         raise
 
 
-def _train(model: Trainer, pool: Pool, tasks: list[_Task], metric: str, workers: int,
-           progress: CurveProgress | None, start: int, total: int) -> Any:
-    count = start
-    if progress:
-        progress("train", count, total)
+def _train(model: Trainer, pool: Pool, tasks: list[_Task], metric: str, workers: int) -> Iterator[dict[str, Any]]:
+    """The points, as they finish: in this process, or in ``workers`` spawned processes."""
     if workers <= 1:
         _init_local(model, pool, metric)
         for task in tasks:
-            point = _run_point(task)
-            count += 1
-            if progress:
-                progress("train", count, total)
-            yield point
+            yield _run_point(task)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
@@ -288,11 +280,7 @@ def _train(model: Trainer, pool: Pool, tasks: list[_Task], metric: str, workers:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    point = future.result()
-                    count += 1
-                    if progress:
-                        progress("train", count, total)
-                    yield point
+                    yield future.result()
         finally:
             pool_exec.shutdown(wait=False, cancel_futures=True)
 

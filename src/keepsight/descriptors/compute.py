@@ -27,6 +27,7 @@ MIN_WORK_SHARE = 0.9
 # the coarse structure, which a deep pyramid with few keypoints would spend its budget on.
 MAX_KEYPOINTS = 800
 ORB_LEVELS = 4
+ORB_SCALE_FACTOR = 1.2
 ORB_FAST_THRESHOLD = 5
 THUMB_SIDE = 128
 DESCRIBE_VERSION = 2  # bump when the computation changes: old .npz files are then recomputed
@@ -214,7 +215,7 @@ def local_features(gray: np.ndarray, scale: float, max_keypoints: int = MAX_KEYP
     eq = _CLAHE.apply(gray)
     orb = cv2.ORB_create(
         nfeatures=max_keypoints,
-        scaleFactor=1.2,
+        scaleFactor=ORB_SCALE_FACTOR,
         nlevels=ORB_LEVELS,
         edgeThreshold=15,
         patchSize=31,

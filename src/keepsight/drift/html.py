@@ -40,6 +40,13 @@ def _shade(ax: Any, windows: list[dict[str, Any]]) -> None:
             ax.axvspan(w["first"], w["last"], color=COLOURS.get(w.get("category") or "", "#999"), alpha=0.08, lw=0)
 
 
+def _legend(ax: Any, twin: Any) -> None:
+    """One legend for an axis and its twin."""
+    handles, labels = ax.get_legend_handles_labels()
+    more_handles, more_labels = twin.get_legend_handles_labels()
+    ax.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=8)
+
+
 def _series(windows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
     xs, ys = [], []
     for w in windows:
@@ -78,10 +85,10 @@ def plot_timeseries(session: dict[str, Any]) -> str:
     ax.set_ylim(-5, 105)
     twin = ax.twinx()
     xs, ys = _series(windows, "mmd_p")
-    twin.plot(xs, ys, ls="--", color=COLOURS["appearance"], label="MMD p-value")
+    twin.plot(xs, ys, ls="--", color=COLOURS["appearance"], label="MMD p-value (right)")
     twin.set_yscale("log")
     twin.set_ylabel("MMD p-value")
-    ax.legend(loc="upper left", fontsize=8)
+    _legend(ax, twin)
     k = 2
     if has_geometry:
         ax = axes[k]
@@ -91,9 +98,9 @@ def plot_timeseries(session: dict[str, Any]) -> str:
         ax.set_ylabel("px")
         twin = ax.twinx()
         xs, ys = _series(windows, "rotation")
-        twin.plot(xs, ys, ls="--", color=COLOURS["camera_moved"], label="rotation (deg)")
+        twin.plot(xs, ys, ls="--", color=COLOURS["camera_moved"], label="rotation (degrees, right)")
         twin.set_ylabel("degrees")
-        ax.legend(loc="upper left", fontsize=8)
+        _legend(ax, twin)
         k += 1
     if has_conf:
         ax = axes[k]

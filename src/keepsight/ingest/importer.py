@@ -119,7 +119,10 @@ def import_path(
         with ds.transaction() as conn:
             run.flush_problems(conn)
             for label, kind in writes.staged_label_kinds(conn, import_id):
-                book.add(label, kind=kind)
+                # A declared label book says which tools a class allows: a region drawn with another
+                # tool is kept and reported by the audit (labels.kind_mismatch), never silently allowed.
+                if declared is None or label not in declared.classes:
+                    book.add(label, kind=kind)
             writes.commit_import(conn, import_id, book, counts=report.as_dict() | {"problems": len(report.problems)})
     except KeepsightError as exc:
         _discard(ds, import_id, exc.message)

@@ -97,8 +97,8 @@ def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int, max_bucket
 
 
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
-                max_diff: float = 3.5, diff_ratio: float = 0.7, min_shift: float = 16.0,
-                min_unique: float = 20.0, lags: int = 6, max_bucket: int = 64, jpeg_grid: bool = True, join: int = 8,
+                max_diff: float = 4.0, diff_ratio: float = 0.7, min_shift: float = 16.0,
+                min_unique: float = 20.0, lags: int = 6, max_bucket: int = 64, shifts: tuple[float, ...] = (0.0, 0.5), jpeg_grid: bool = True, join: int = 8,
                 self_ratio: float = 1.5, self_margin: float = 1.5, strict: bool = True) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
@@ -122,7 +122,7 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     f = feats[textured]
     scaled = np.concatenate([f[:, :1] / dc_step, f[:, 1:] / (BLOCK * std[textured, None] * step)], axis=1)
     pairs_i, pairs_j = [], []
-    for shift in (0.0, 0.5):
+    for shift in shifts:
         keys = np.floor(scaled + shift).astype(np.int32)
         i, j = _bucket_pairs(keys, projection[textured], lags, max_bucket)
         pairs_i.append(textured[i])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from keepsight.checks.image._retouch_clone import find_clones, work_gray
@@ -28,6 +29,14 @@ def _scaled(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int,
     return (box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor)
 
 
+def _chroma(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """max - min channel at the noise analysis scale (None for a gray image)."""
+    if image.ndim == 2:
+        return None
+    chroma = cv2.absdiff(image.max(axis=2), image.min(axis=2))
+    return cv2.resize(chroma, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
 def smooth_score(s: SmoothIsland) -> float:
     """How much a smooth island looks painted in, in [0, 1].
 
@@ -49,14 +58,18 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouc
     gray, factor = work_gray(image)  # the clone search wants detail: up to WORK_SIDE (1280) pixels
     found: list[Retouch] = []
     for c in find_clones(gray, jpeg_grid=factor == 1):
-        score = _ramp(c.unique, 30, 70) * (1.0 - _ramp(c.diff, 2.5, 3.5))
+        score = _ramp(c.unique, 30, 70) * (1.0 - _ramp(c.diff, 3.5, 4.5))
         if score >= min_score:
             found.append(Retouch("clone", _scaled(c.target, factor), round(score, 3), _scaled(c.source, factor), {
                 "blocks": c.blocks, "unique_blocks": round(c.unique, 1), "mean_difference": round(c.diff, 2),
                 "offset_x": c.offset[0] * factor, "offset_y": c.offset[1] * factor}))
     # noise is judged at up to NOISE_SIDE pixels: the scale the island thresholds were set at
     gray, factor = work_gray(image, NOISE_SIDE)
+    chroma = _chroma(image, gray.shape)
     for s in find_smooth_islands(gray):
+        x1, y1, x2, y2 = s.box
+        if chroma is not None and float(chroma[y1:y2, x1:x2].mean()) > 40.0:
+            continue  # a coloured object or pen stroke is smooth in gray, but no inpainting makes colour
         score = smooth_score(s)
         if score >= min_score:
             found.append(Retouch("smooth", _scaled(s.box, factor), round(score, 3), None, {

@@ -66,7 +66,8 @@ def read_mask_folder(root: Path, ctx: ReadContext) -> Reading:
     book = LabelBook()
     for plan in plans:
         if plan.tag:
-            book.add(plan.tag, kind="tag", is_defect=True)
+            # "Free"/"good" folders name the OK verdict: a tag, but not a defect class.
+            book.add(plan.tag, kind="tag", is_defect=plan.verdict != "OK")
         for name in plan.class_map.classes() if plan.class_map else ():
             book.add(name, kind="mask")
     if ctx.option("mask_class", None):
