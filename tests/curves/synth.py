@@ -92,6 +92,7 @@ def imported(tmp: Path, source: Path, name: str = "ds") -> Dataset:
     with Dataset.init(tmp / name) as ds:
         ds.config.ingest.workers = 1
         ds.config.curve.workers = 1
+        ds.config.curve.cnn_threads = 1
         atomic_write_bytes(ds.root / CONFIG_NAME, dump_config(ds.config).encode("utf-8"))
         import_path(ds, source)
     return Dataset.open(tmp / name)

@@ -54,9 +54,9 @@ def test_schedule_fires_every_period_and_once_after_a_long_outage(tmp_path: Path
         assert restarted.describe()[0]["fired"] == 2
 
 
-@pytest.mark.parametrize("count", [5])
-def test_annotated_count_fires_after_n_new_annotated_images(tmp_path: Path, catalog_url: str, count: int) -> None:
+def test_annotated_count_fires_after_n_new_annotated_images(tmp_path: Path, catalog_url: str) -> None:
     clock = FakeClock(T0)
+    count = 5
     with Dataset.init(tmp_path / "ds", catalog=catalog_url) as ds:
         import_path(ds, write_training(tmp_path / "before"), format="image_folder", split="train")
         engine = PolicyEngine(ds, [AnnotatedPolicy(name="labelled", count=count)], clock=clock)

@@ -20,3 +20,5 @@ class CurveConfig(BaseModel):
     cnn_epochs: int = Field(25, ge=1, description="epochs of the built-in CNN per point (at least cnn_min_steps optimiser steps)")
     cnn_min_steps: int = Field(150, ge=1, description="optimiser steps of the built-in CNN on small subsets")
     cnn_side: int = Field(64, ge=16, le=512, description="side in pixels the built-in CNN resizes images to")
+    cnn_threads: int = Field(0, ge=0, description="torch threads per training process; 0 = torch's default "
+                             "(1 in parallel workers). Use 1 on a machine shared with other jobs")

@@ -224,9 +224,11 @@ def local_features(gray: np.ndarray, scale: float, max_keypoints: int = MAX_KEYP
     kps, des = orb.detectAndCompute(eq, None)
     if des is None or not kps:
         return np.zeros((0, 4), np.float32), np.zeros((0, 32), np.uint8)
-    order = np.argsort([-k.response for k in kps], kind="stable")
-    pts = np.array([(k.pt[0] / scale, k.pt[1] / scale, k.size / scale, k.angle) for k in kps], dtype=np.float32)
-    return pts[order], np.ascontiguousarray(des[order])
+    xy = cv2.KeyPoint_convert(kps)
+    size_angle_response = np.array([(k.size, k.angle, k.response) for k in kps], dtype=np.float32)
+    pts = np.column_stack([xy / scale, size_angle_response[:, 0] / scale, size_angle_response[:, 1]])
+    order = np.argsort(-size_angle_response[:, 2], kind="stable")
+    return pts[order].astype(np.float32), np.ascontiguousarray(des[order])
 
 
 def thumbnail(pixels: np.ndarray, side: int = THUMB_SIDE) -> bytes:

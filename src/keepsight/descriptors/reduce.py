@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 DIMENSIONS = 128
 MIN_TRAIN_PER_DIMENSION = 2  # fewer training vectors than 2 per dimension: keep fewer dimensions
@@ -39,6 +38,8 @@ def fit_projection(vectors: np.ndarray, dimensions: int = DIMENSIONS, *, seed: i
     dims = min(dimensions, len(vectors) // MIN_TRAIN_PER_DIMENSION, vectors.shape[1])
     if dims < MIN_DIMENSIONS:
         return None
+    from sklearn.decomposition import PCA  # imported here: importing scikit-learn costs seconds
+
     pca = PCA(n_components=dims, whiten=True, svd_solver="randomized", random_state=seed)
     pca.fit(np.asarray(vectors, np.float32))
     scale = np.sqrt(np.maximum(pca.explained_variance_, 1e-12))

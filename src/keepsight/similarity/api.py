@@ -80,7 +80,7 @@ def find_similar(
     ``backend`` (``descriptors.backends.load_backend(path)``): a user model for the candidate
     search instead of VLAD (regions are still looked up with VLAD).
     """
-    t0 = time.perf_counter()
+    clock = _StageClock()
     rows = list(ds.samples_with_annotations()) if regions else [(s, []) for s in ds.samples()]
     samples = [s for s, _ in rows]
     by_digest: dict[str, list[Sample]] = {}
@@ -88,32 +88,37 @@ def find_similar(
         by_digest.setdefault(s.blob, []).append(s)
     report = describe_digests(ds, by_digest, progress=progress, workers=workers)
     digests = [d for d in by_digest if d not in report.failed]
+    clock.lap("describe")
     cache = _Cache(DescriptorStore(ds.root))
     index = vlad_index(ds.root, digests, cache.get)
-    t_describe = time.perf_counter() - t0
     if backend is not None:
         from keepsight.descriptors.backends import model_index
-
-    dhashes = {d: int(str(rec["dhash"])) for d, rec in load_stats(ds.engine).items()}
+    stats_by_digest = load_stats(ds.engine)
+    dhashes = {d: int(str(rec["dhash"])) for d, rec in stats_by_digest.items()}
     search = index if backend is None else model_index(ds.root, digests, ds.blobs.get, backend)
+    clock.lap("index")
     candidates = _candidates(search, digests, dhashes, k)
+    clock.lap("search")
     verified = _VerifiedPairs(ds.root, params)
-    results = {pair: verified.check(pair, cache.get) for pair in candidates}
+    results = {pair: verified.check(pair, cache.get) for pair in sorted(candidates)}
     verified.save()
+    clock.lap("verify")
 
     pairs: list[Pair] = []
     paths = {s.id: s.path for s in samples}
     rep = {d: ss[0] for d, ss in by_digest.items()}
     for d, ss in by_digest.items():
         pairs += [Pair(a.id, b.id, a.path, b.path, "exact", 1.0, {"digest": d}) for a, b in pairwise(ss)]
+    keypoints = {d: int(str(rec["keypoints"])) for d, rec in stats_by_digest.items()}
     for (da, db), v in results.items():
         if da in rep and db in rep:
-            pair = _evidence_pair(rep[da], rep[db], v, cache.get(da), cache.get(db), params)
+            pair = _evidence_pair(rep[da], rep[db], v, (dhashes[da], dhashes[db]), (keypoints[da], keypoints[db]), params)
             if pair is not None:
                 pairs.append(pair)
     if regions:
         confirmed = {p for p, v in results.items() if v.ok}
         pairs += _region_pairs(rows, index, cache.get, k, confirmed, rep)
+    clock.lap("regions")
     meta = {s.id: s.metadata for s in samples}
     pairs += metadata_pairs(paths, meta, metadata_keys)
     graph = build_graph([s.id for s in samples], pairs, meta, metadata_keys)
@@ -121,6 +126,7 @@ def find_similar(
     kept.sort(key=lambda p: (p.a, p.b))
     groups = groups_of(graph, paths)
     save_groups(ds.root, kept, groups)
+    clock.lap("groups")
     stats = {
         "samples": len(samples),
         "blobs": len(by_digest),
@@ -128,8 +134,10 @@ def find_similar(
         "describe_failed": report.failed,
         "candidates": len(candidates),
         "verified_new": verified.new,
-        "seconds_describe": round(t_describe, 3),
-        "seconds_total": round(time.perf_counter() - t0, 3),
+        "seconds_describe": round(clock.laps["describe"][0], 3),
+        "seconds_total": round(sum(w for w, _ in clock.laps.values()), 3),
+        # wall and CPU seconds of this process per stage (describe workers' CPU is not in it)
+        "stages": {name: {"wall": round(w, 3), "cpu": round(c, 3)} for name, (w, c) in clock.laps.items()},
     }
     return SimilarityResult(kept, groups, stats)
 
@@ -170,16 +178,33 @@ def _verify_descriptions(a: Description, b: Description, params: VerifyParams) -
 
 
 def _evidence_pair(
-    sa: Sample, sb: Sample, v: Verification, da: Description, db: Description, params: VerifyParams
+    sa: Sample,
+    sb: Sample,
+    v: Verification,
+    dhashes: tuple[int, int],
+    keypoints: tuple[int, int],
+    params: VerifyParams,
 ) -> Pair | None:
     if sa.id > sb.id:
         sa, sb = sb, sa
     if v.ok:
         return Pair(sa.id, sb.id, sa.path, sb.path, "near", float(v.inliers), v.evidence())
-    too_plain = min(len(da.keypoints), len(db.keypoints)) < params.min_inliers
-    if da.dhash == db.dhash and too_plain:
-        return Pair(sa.id, sb.id, sa.path, sb.path, "hash", 0.0, {"dhash": f"{da.dhash:016x}"})
+    if dhashes[0] == dhashes[1] and min(keypoints) < params.min_inliers:  # too plain to verify
+        return Pair(sa.id, sb.id, sa.path, sb.path, "hash", 0.0, {"dhash": f"{dhashes[0]:016x}"})
     return None
+
+
+class _StageClock:
+    """Wall and CPU seconds of consecutive stages."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, tuple[float, float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.laps[name] = (wall - self._wall, cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
 
 
 class _VerifiedPairs:

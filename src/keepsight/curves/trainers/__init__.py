@@ -40,7 +40,8 @@ def make_trainer(task: Task, name: str | None, command: str | None, config: Curv
     if name == "cnn":
         from keepsight.curves.trainers.cnn import CnnClassifier
 
-        return CnnClassifier(side=config.cnn_side, epochs=config.cnn_epochs, min_steps=config.cnn_min_steps)
+        return CnnClassifier(side=config.cnn_side, epochs=config.cnn_epochs, min_steps=config.cnn_min_steps,
+                             threads=config.cnn_threads)
     from keepsight.curves.trainers.anomaly import PatchKnnAnomaly, TemplateAnomaly
 
     return PatchKnnAnomaly() if name == "anomaly-knn" else TemplateAnomaly()
