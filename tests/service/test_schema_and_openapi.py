@@ -1,4 +1,4 @@
-"""The service's tables match migration 0006 on both backends; the API is described by OpenAPI."""
+"""The service's tables match migration 0005 on both backends; the API is described by OpenAPI."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from keepsight.storage.catalog.tables import metadata
 from tests.service.conftest import FAST
 
 
-def test_migration_0006_creates_exactly_the_service_tables(tmp_path: Path, catalog_url: str) -> None:
+def test_migration_0005_creates_exactly_the_service_tables(tmp_path: Path, catalog_url: str) -> None:
     ds = Dataset.init(tmp_path / "ds", catalog=catalog_url)
     try:
         with ds.engine.connect() as conn:

@@ -77,3 +77,17 @@ def test_samples_stream_in_batches(ds: Dataset, tmp_path: Path) -> None:
     with ds.reading() as conn:
         streamed = [s.path for s in queries.iter_samples(conn, batch=3)]
     assert len(streamed) == 8 and len(set(streamed)) == 8
+
+
+def test_migrations_build_exactly_the_schema_of_tables_py(tmp_path: Path, catalog_url: str) -> None:
+    """Every layer's migration matches its Table objects, and the revisions form one line (one head)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from keepsight.storage.catalog.tables import metadata
+
+    with Dataset.init(tmp_path / "ds", catalog=catalog_url) as ds:
+        assert len(catalog_engine.head_revisions(ds.engine)) == 1
+        with ds.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
+    assert diff == []

@@ -1,8 +1,8 @@
 """the team service: users, tokens, memberships, tasks, jobs, drafts, reviews, consensus, gold, uploads, exports, audit log
 
-Revision ID: 0006
-Revises: 0003
-Create Date: 2026-11-22 12:00:00
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-21 02:00:00
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0006"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
