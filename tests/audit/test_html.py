@@ -295,6 +295,14 @@ def test_findings_beyond_the_limit_become_rows_then_a_count(tmp_path: Path) -> N
         text = render_html(ds, report, max_findings=3, max_rows=4)
         assert "and 3 more findings of this check" in text
         assert len(_image_sources(tree)) == 1  # the same picture, embedded once for three cards
+        # A group names more captures than a mosaic shows: the first twelve are looked up, the rest counted.
+        ids = [s.id for s, _ in _by_path(ds).values()]
+        report.results[0].findings = [Finding("labels.unknown_class", "info", "a big group",
+                                              samples=ids + [10**6 + i for i in range(6)])]
+        text = render_html(ds, report)
+        tree = Tree(text)
+        [card] = _inside(tree, _section(tree, "labels.unknown_class"), "article")
+        assert len(_inside(tree, card, "svg")) == len(ids) == 9 and "+6 more" in text
 
 
 def test_an_unreadable_picture_is_named_not_fatal(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from keepsight.cli.app import app
+from keepsight.dataset import Dataset
+from keepsight.runs import list_runs
 from tests.curves import synth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +53,8 @@ def test_a_failing_or_silent_command_is_a_clear_error(tmp_path: Path) -> None:
     failed = invoke("-d", ds, "curve", "--no-groups", "--command", "echo training went wrong; exit 3")
     assert failed.exit_code == 2
     assert "exited with status 3" in failed.output and "training went wrong" in failed.output
+    with Dataset.open(tmp_path / "ds") as opened:
+        assert list_runs(opened, "curve")[0].status == "failed"
     silent = invoke("-d", ds, "curve", "--no-groups", "--command", "true")
     assert silent.exit_code == 2 and "wrote no predictions.jsonl or metrics.json" in silent.output
     unknown = invoke("-d", ds, "curve", "--no-groups", "--command", "echo {nope}")

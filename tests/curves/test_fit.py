@@ -24,7 +24,7 @@ def _points(a: float, b: float, c: float, *, noise: float, repeats: int = 3, see
 
 
 def _fit(points: list[dict]):  # type: ignore[no-untyped-def]
-    return fit_power_law([p["n"] for p in points], [p["test"]["score"] for p in points], bootstrap=100, seed=0)
+    return fit_power_law([p["n"] for p in points], [p["test"]["score"] for p in points], bootstrap=60, seed=0)
 
 
 def test_exact_points_recover_the_parameters() -> None:

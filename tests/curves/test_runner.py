@@ -85,10 +85,6 @@ def test_anomaly_on_uniform_good_images_saturates_at_once(tmp_path: Path) -> Non
             assert result.recommendation["verdict"] == "saturated", trainer
 
 
-class Interrupt(Exception):
-    pass
-
-
 def test_an_interrupted_curve_resumes_where_it_stopped(tmp_path: Path) -> None:
     src = synth.easy_classes(tmp_path / "src", train=32, test=12)
     with synth.imported(tmp_path, src) as ds:
@@ -97,9 +93,9 @@ def test_an_interrupted_curve_resumes_where_it_stopped(tmp_path: Path) -> None:
         def stop_after_two(stage: str, done: int, total: int) -> None:
             seen.append((stage, done, total))
             if stage == "train" and done == 2:
-                raise Interrupt
+                raise KeyboardInterrupt  # Ctrl-C in the middle of the curve
 
-        with pytest.raises(Interrupt):
+        with pytest.raises(KeyboardInterrupt):
             compute_curve(ds, use_groups=False, repeats=2, progress=stop_after_two)
         [run] = list_runs(ds, "curve")
         assert run.status == "interrupted" and len(list((run.folder / "points").glob("*.json"))) == 2

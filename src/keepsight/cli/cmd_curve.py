@@ -19,7 +19,7 @@ from keepsight.storage.blobs import atomic_write_bytes
 if TYPE_CHECKING:
     from keepsight.curves.runner import CurveResult
 
-_STAGES = {"prepare": "preparing features", "train": "training points"}
+_STAGES = {"groups": "finding object groups", "prepare": "preparing features", "train": "training points"}
 
 
 def register(app: typer.Typer) -> None:

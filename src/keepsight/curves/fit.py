@@ -27,7 +27,7 @@ INTERVAL = (5.0, 95.0)  # a 90% interval
 _ENDLESS = 1e300
 
 
-def power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+def power_law(n: np.ndarray, a: float | np.ndarray, b: float | np.ndarray, c: float | np.ndarray) -> np.ndarray:
     return a * np.power(n, -b) + c
 
 

@@ -124,7 +124,8 @@ def labeler(task: Task, mode: LabelMode) -> Labeler:
     return {"classify": classify, "anomaly": anomaly, "detect": regions, "segment": regions}[task]
 
 
-def group_ids(ds: Dataset, samples: Iterable[Sample], *, use_groups: bool) -> dict[int, str]:
+def group_ids(ds: Dataset, samples: Iterable[Sample], *, use_groups: bool,
+              progress: Callable[[int, int], None] | None = None) -> dict[int, str]:
     """Sample id -> object group id (from the saved groups, computed once if missing)."""
     ids = {s.id: f"s{s.id}" for s in samples}
     if not use_groups:
@@ -132,7 +133,7 @@ def group_ids(ds: Dataset, samples: Iterable[Sample], *, use_groups: bool) -> di
     from keepsight.similarity import find_similar, load_groups
 
     saved = load_groups(ds.root)
-    groups = saved[1] if saved is not None else find_similar(ds).groups
+    groups = saved[1] if saved is not None else find_similar(ds, progress=progress).groups
     for group in groups:
         for sid in group.samples:
             if sid in ids:

@@ -33,7 +33,7 @@ def _figure(result: CurveResult) -> Figure:
     if any(s["train_mean"] is not None for s in summary):
         train = [(s["n"], s["train_mean"]) for s in summary if s["train_mean"] is not None]
         ax.plot(*zip(*train, strict=True), "s--", color="tab:orange", label="train (mean)")
-    if result.fit_curve:
+    if result.fit_curve and result.fit is not None:
         grid = [c["n"] for c in result.fit_curve]
         ax.fill_between(grid, [c["low"] for c in result.fit_curve], [c["high"] for c in result.fit_curve],
                         color="tab:green", alpha=0.18, label="fit, 90% interval")

@@ -12,6 +12,7 @@ For the anomaly task the pool keeps only good (OK) images; the test set keeps OK
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from keepsight.curves.items import (
     NG,
@@ -39,6 +40,7 @@ def build_pool(
     labels: LabelMode = "auto",
     holdout: float | None = None,
     use_groups: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Pool:
     rows = list(ds.samples_with_annotations())
     if not rows:
@@ -57,7 +59,7 @@ def build_pool(
                            "--holdout 0.2 to hold out a group-aware 20% of the train split for testing")
     wanted = ("train",) if holdout is None else ("train", "unassigned")
     used = [(s, a) for s, a in rows if s.split in (*wanted, "test")]
-    groups = group_ids(ds, (s for s, _ in used), use_groups=use_groups)
+    groups = group_ids(ds, (s for s, _ in used), use_groups=use_groups, progress=progress)
     label_of = labeler(task, mode)
     excluded: Counter[str] = Counter()
     train: list[CurveItem] = []

@@ -133,9 +133,10 @@ def _class_advice(points: Sequence[dict[str, Any]], pool_counts: dict[str, tuple
         if fit is None:
             out.append(ClassAdvice(name, current, None, None, None, groups, samples))
             continue
-        predicted = fit.score(2 * current_n)
-        out.append(ClassAdvice(name, current, predicted, predicted - fit.score(current_n), fit.asymptote,
-                               groups, samples))
+        # The class's own fit can sit off its last point (few, noisy per-class scores): report the
+        # fitted gain from twice the data on top of the observed score, not the fitted value itself.
+        gain = fit.score(2 * current_n) - fit.score(current_n)
+        out.append(ClassAdvice(name, current, min(1.0, current + gain), gain, fit.asymptote, groups, samples))
     return out
 
 

@@ -212,7 +212,8 @@ def compute_curve(
         model = trainer
     if model.task != task:
         raise DatasetError(f"trainer {model.name!r} is for the {model.task} task, not {task}")
-    pool = build_pool(ds, task, labels=labels, holdout=holdout, use_groups=use_groups)
+    pool = build_pool(ds, task, labels=labels, holdout=holdout, use_groups=use_groups,
+                      progress=(lambda d, t: progress("groups", d, t)) if progress else None)
     n_classes = len({i.label for i in pool.train})
     size_list, dropped = parse_sizes(sizes, len(pool.train), n_classes, max_points=config.max_points)
     notes = [f"sizes {dropped} exceed the train pool ({len(pool.train)} samples) and were skipped"] if dropped else []
@@ -260,8 +261,10 @@ def compute_curve(
             "current_score"], "metric": metric, "task": task, "trainer": model.name, "points": len(points),
             "seconds": result.seconds})
         return result
-    except BaseException:
-        finish_run(ds, run, {"points_done": len(_load_points(run, fp))}, status="interrupted")
+    except BaseException as exc:
+        # Either way the points already saved are reused by the next run with this fingerprint.
+        status = "failed" if isinstance(exc, Exception) else "interrupted"
+        finish_run(ds, run, {"points_done": len(_load_points(run, fp)), "error": str(exc)}, status=status)
         raise
 
 

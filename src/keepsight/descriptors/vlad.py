@@ -23,7 +23,7 @@ def train_codebook(
     descriptor_sets: list[np.ndarray],
     k: int = CODEBOOK_SIZE,
     *,
-    per_image: int = 100,
+    per_image: int = 50,
     limit: int = 200_000,
     seed: int = 0,
 ) -> np.ndarray:

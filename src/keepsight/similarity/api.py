@@ -66,7 +66,7 @@ class _Cache:
 def find_similar(
     ds: Dataset,
     *,
-    k: int = 8,
+    k: int = 16,
     params: VerifyParams = DEFAULT_PARAMS,
     regions: bool = True,
     metadata_keys: tuple[str, ...] = METADATA_KEYS,
@@ -293,7 +293,7 @@ def _region_pairs(
 
 
 def similar_to(
-    ds: Dataset, image: Path | str | bytes, *, k: int = 8, params: VerifyParams = DEFAULT_PARAMS
+    ds: Dataset, image: Path | str | bytes, *, k: int = 16, params: VerifyParams = DEFAULT_PARAMS
 ) -> list[Match]:
     """What one image (a file or its bytes, in the dataset or not) matches, strongest first."""
     data = image if isinstance(image, bytes) else Path(image).read_bytes()

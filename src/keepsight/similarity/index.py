@@ -33,10 +33,10 @@ from keepsight.descriptors.reduce import Projection, fit_projection
 from keepsight.storage.blobs import atomic_write_bytes
 
 IVF_FROM = 100_000  # below this an exact flat scan is fast enough and has perfect recall
-NPROBE = 16
+NPROBE = 32
 TRAIN_IMAGES = 3000  # images whose descriptors train the VLAD codebook and the projection
 RETRAIN_GROWTH = 4  # retrain once the dataset is this many times larger than the training set (< TRAIN_IMAGES)
-_MAX_PARTS = 64
+_MAX_PARTS = 1000  # then the parts are folded into base.npz (a rewrite of the whole index)
 
 
 def similarity_dir(root: Path) -> Path:
@@ -67,6 +67,7 @@ class GlobalIndex:
     _parts: int = 0  # part files on disk
     _base_rows: int = 0  # rows in base.npz (and in ivf.faiss, when there is one)
     _loaded_ivf: bytes | None = field(default=None, repr=False)
+    _buffer: np.ndarray | None = field(default=None, repr=False)  # vectors is a view of its first rows
 
     @property
     def row(self) -> dict[str, int]:
@@ -95,11 +96,21 @@ class GlobalIndex:
         return out
 
     def add(self, digests: Sequence[str], vectors: np.ndarray) -> None:
+        """Append rows; the vector buffer grows by doubling, so adding N rows in chunks costs O(N)."""
         if not len(digests):
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.vectors = vectors if not len(self.digests) else np.concatenate([self.vectors, vectors])
-        self.digests = [*self.digests, *digests]
+        n = len(self.digests)
+        if not n:
+            self._buffer = vectors.copy()
+        else:
+            if self._buffer is None or len(self._buffer) < n + len(vectors):
+                grown = np.empty((max(2 * n, n + len(vectors)), vectors.shape[1]), np.float32)
+                grown[:n] = self.vectors
+                self._buffer = grown
+            self._buffer[n : n + len(vectors)] = vectors
+        self.vectors = self._buffer[: n + len(vectors)]
+        self.digests.extend(digests)
         if self._faiss is not None:
             self._faiss.add(vectors)
 
@@ -137,14 +148,14 @@ class GlobalIndex:
         else:
             self._parts += 1
             part = _npz_bytes(
-                digests=np.array(self.digests[self._saved :], dtype="U64"), vectors=self.vectors[self._saved :]
+                digests=np.array(self.digests[self._saved :], dtype="S64"), vectors=self.vectors[self._saved :]
             )
             atomic_write_bytes(folder / f"part-{self._parts:06d}.npz", part)
         self._saved = len(self.digests)
 
     def _write_base(self, folder: Path) -> None:
         arrays: dict[str, np.ndarray] = {
-            "digests": np.array(self.digests, dtype="U64"),
+            "digests": np.array(self.digests, dtype="S64"),  # hex digests: 64 bytes each, not 256 as U64
             "vectors": self.vectors,
             "trained_on": np.array([self.trained_on]),
         }
@@ -173,7 +184,7 @@ class GlobalIndex:
             projection = Projection(z["pca_mean"], z["pca_components"]) if "pca_mean" in z.files else None
             index = cls(
                 backend=backend,
-                digests=[str(d) for d in z["digests"]],
+                digests=_strings(z["digests"]),
                 vectors=z["vectors"],
                 codebook=z["codebook"] if "codebook" in z.files else None,
                 projection=projection,
@@ -184,13 +195,18 @@ class GlobalIndex:
         for part in parts:
             with np.load(part) as z:
                 known = index.row
-                keep = [i for i, d in enumerate(z["digests"]) if str(d) not in known]
-                index.add([str(z["digests"][i]) for i in keep], z["vectors"][keep])
+                names = _strings(z["digests"])
+                keep = [i for i, d in enumerate(names) if d not in known]
+                index.add([names[i] for i in keep], z["vectors"][keep])
         index._parts = int(parts[-1].stem.split("-")[1]) if parts else 0
         index._saved = len(index.digests)
         if (folder / "ivf.faiss").exists():
             index._loaded_ivf = (folder / "ivf.faiss").read_bytes()
         return index
+
+
+def _strings(array: np.ndarray) -> list[str]:
+    return [d.decode() if isinstance(d, bytes) else str(d) for d in array.tolist()]
 
 
 def build_faiss_index(vectors: np.ndarray, *, seed: int = 0) -> faiss.Index:

@@ -35,6 +35,10 @@ class VerifyParams:
     ratio: float = 0.8  # Lowe's ratio test
     min_inliers: int = 22  # tight inliers, at least
     inlier_share: float = 0.04  # ... and at least this share of the keypoints inside the overlap
+    # Unrotated pairs (within ``aligned_degrees``) need a larger share: a fixed camera over one
+    # fixture lines up the fixture's structure between any two of its images at rotation ~0.
+    aligned_share: float = 0.055
+    aligned_degrees: float = 3.0
     reproj_px: float = 4.0  # RANSAC threshold, in pixels of the first image's work resolution
     tight_px: float = 1.5  # an inlier of the refined transform lies this close (work pixels)
     orientation_window: float = 30.0  # degrees either side of the dominant orientation difference
@@ -43,6 +47,7 @@ class VerifyParams:
     min_coverage: float = 0.4
     grid: int = 4
     quick_keypoints: int = 300  # the quick test matches this many of A's strongest keypoints ...
+    quick_ratio_b: int = 2  # ... against this many times as many of B's ...
     quick_min_inliers: int = 6  # ... and needs this many RANSAC inliers to go on
 
 
@@ -144,7 +149,14 @@ def _scale_angle(model: np.ndarray) -> tuple[float, float]:
 def _consistent(
     kp_a: np.ndarray, kp_b: np.ndarray, qi: np.ndarray, ti: np.ndarray, params: VerifyParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The matches whose keypoint orientations agree on one rotation."""
+    """One match per keypoint of B (A's strongest wins), among those whose orientations agree on one rotation.
+
+    Many keypoints of A matched to one of B would let a degenerate transform (scale ~ 0) gather inliers.
+    """
+    best = np.lexsort((-kp_a[qi, 2], ti))  # per B keypoint, A's largest keypoint first
+    _, first = np.unique(ti[best], return_index=True)
+    keep = np.sort(best[first])
+    qi, ti = qi[keep], ti[keep]
     if len(qi) < 3:
         return qi, ti
     keep = _orientation_consistent((kp_b[ti, 3] - kp_a[qi, 3]) % 360.0, params.orientation_window)
@@ -166,16 +178,14 @@ def verify(
     without them only ``min_inliers`` applies (regions)."""
     if len(des_a) < params.quick_min_inliers or len(des_b) < 2:
         return _NONE
-    quick = min(params.quick_keypoints, len(des_a))
-    index_b = _binary_index(des_b)
-    qi, ti = ratio_matches(des_a[:quick], index_b, params.ratio)
-    if quick < len(des_a):
-        cq, ct = _consistent(kp_a, kp_b, qi, ti, params)
-        fit = _fit(kp_a[cq, :2], kp_b[ct, :2], params, pixel) if len(cq) >= params.quick_min_inliers else None
+    quick_a, quick_b = params.quick_keypoints, params.quick_keypoints * params.quick_ratio_b
+    if quick_a < len(des_a) or quick_b < len(des_b):  # the strongest keypoints first: most pairs stop here
+        qi, ti = ratio_matches(des_a[:quick_a], des_b[:quick_b], params.ratio)
+        qi, ti = _consistent(kp_a, kp_b, qi, ti, params)
+        fit = _fit(kp_a[qi, :2], kp_b[ti, :2], params, pixel) if len(qi) >= params.quick_min_inliers else None
         if fit is None or int(fit[1].sum()) < params.quick_min_inliers:
-            return Verification(len(cq), 0 if fit is None else int(fit[1].sum()), 0.0, 0.0, False)
-        rest_q, rest_t = ratio_matches(des_a[quick:], index_b, params.ratio)
-        qi, ti = np.concatenate([qi, rest_q + quick]), np.concatenate([ti, rest_t])
+            return Verification(len(qi), 0 if fit is None else int(fit[1].sum()), 0.0, 0.0, False)
+    qi, ti = ratio_matches(des_a, des_b, params.ratio)
     qi, ti = _consistent(kp_a, kp_b, qi, ti, params)
     if len(qi) < min(params.min_inliers, params.quick_min_inliers):
         return Verification(len(qi), 0, 0.0, 0.0, False)
@@ -189,7 +199,8 @@ def verify(
     needed, coverage, overlap = params.min_inliers, 1.0, 0
     if sizes is not None:
         overlap, coverage = _overlap(kp_a[:, :2], kp_b[:, :2], src[tight], model, sizes, params.grid)
-        needed = max(needed, math.ceil(params.inlier_share * overlap))
+        aligned = min(angle, 360.0 - angle) <= params.aligned_degrees
+        needed = max(needed, math.ceil((params.aligned_share if aligned else params.inlier_share) * overlap))
     ok = (
         inliers >= needed
         and params.scale_range[0] <= scale <= params.scale_range[1]

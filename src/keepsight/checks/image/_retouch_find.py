@@ -41,8 +41,9 @@ def smooth_score(s: SmoothIsland) -> float:
     """How much a smooth island looks painted in, in [0, 1].
 
     Inside texture (the ring around the island is normally active): the island is much smoother
-    than its own ring and than the image, it is a blob (not an edge band), and it continues the
-    ring's gray level (a highlight or a background is brighter or darker than its surroundings).
+    than its own ring and than the image, it is a blob (not an edge band), it continues the ring's
+    gray level (a highlight or a background is brighter or darker than its surroundings) and it is
+    not near white or black (where clipping and JPEG remove a capture's noise).
     Inside flat black-and-white content (binarised scans, whose ring is noise-free): any wide
     smooth mid-gray blob is foreign, since such images have gray only along their edges."""
     if s.ring_activity >= 0.3:
@@ -50,15 +51,21 @@ def smooth_score(s: SmoothIsland) -> float:
         shape = _ramp(s.radius, 4.0, 5.5) * _ramp(s.area, 60, 120) * _ramp(compact, 0.2, 0.3)
         smooth = (1.0 - _ramp(s.local, 0.2, 0.3)) * (1.0 - _ramp(s.activity, 0.22, 0.3))
         context = _ramp(s.ring_activity, 0.4, 0.6) * _ramp(s.ring_normal, 0.4, 0.55) * (1.0 - _ramp(s.step, 1.0, 2.0))
-        return shape * smooth * context
+        # near white (or black) a capture loses its noise to clipping and JPEG: specular highlights are smooth
+        exposure = (1.0 - _ramp(s.level, 222.0, 232.0)) * _ramp(s.level, 23.0, 33.0)
+        return shape * smooth * context * exposure
     return _ramp(s.radius, 6.5, 7.5) * _ramp(s.area, 100, 200) * (1.0 - _ramp(s.activity, 0.12, 0.18))
 
 
-def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouch]:
+def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool = False) -> list[Retouch]:
+    """Retouched regions of one image (BGR or gray), best first. ``islands``: also every smooth island
+    of a plausible size whatever its score, so a dataset-level pass can tell scene from edit."""
     gray, factor = work_gray(image)  # the clone search wants detail: up to WORK_SIDE (1280) pixels
     found: list[Retouch] = []
-    for c in find_clones(gray, jpeg_grid=factor == 1):
-        score = _ramp(c.unique, 30, 70) * (1.0 - _ramp(c.diff, 3.5, 4.5))
+    # how many matched blocks make a copy: repeated structure matches more by chance in a bigger image
+    need = 12.0 + 18.0 * min(1.0, gray.size / 640.0**2)
+    for c in find_clones(gray, jpeg_grid=factor == 1, min_unique=need / 2):
+        score = _ramp(c.unique, need, 2 * need) * (1.0 - _ramp(c.diff, 3.5, 4.5))
         if score >= min_score:
             found.append(Retouch("clone", _scaled(c.target, factor), round(score, 3), _scaled(c.source, factor), {
                 "blocks": c.blocks, "unique_blocks": round(c.unique, 1), "mean_difference": round(c.diff, 2),
@@ -71,7 +78,7 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5) -> list[Retouc
         if chroma is not None and float(chroma[y1:y2, x1:x2].mean()) > 40.0:
             continue  # a coloured object or pen stroke is smooth in gray, but no inpainting makes colour
         score = smooth_score(s)
-        if score >= min_score:
+        if score >= min_score or (islands and s.radius >= 4.0 and s.area >= 100):
             found.append(Retouch("smooth", _scaled(s.box, factor), round(score, 3), None, {
                 "area": s.area * factor * factor, "activity_ratio": round(s.activity, 3), "local_ratio": round(s.local, 3),
                 "radius": round(s.radius * factor, 1), "step": round(s.step, 1), "ring_normal": round(s.ring_normal, 3),

@@ -29,6 +29,7 @@ class SmoothIsland:
     local: float  # the island's mean activity / its ring's median activity
     radius: float  # the largest disc inside the island (pixels): edits are blobs, edge bands are thin
     step: float  # |island mean - ring median| / ring spread: an inpainting continues its border, a highlight does not
+    level: float  # the island's mean gray level
     ring_activity: float  # the ring's median activity / the image's reference activity
     ring_normal: float  # share of the ring with at least 0.6 x the reference activity
     reference: float  # the image's reference activity (gray levels)
@@ -77,6 +78,7 @@ def find_smooth_islands(gray: np.ndarray, *, ratio: float = 0.3, min_area: int =
             radius=float(cv2.distanceTransform(region, cv2.DIST_L2, cv2.DIST_MASK_PRECISE).max()),
             step=abs(float(gray[y1:y2, x1:x2][region > 0].mean()) - float(np.median(gray[y1:y2, x1:x2][around])))
             / max(2.0, float(gray[y1:y2, x1:x2][around].std())),
+            level=float(gray[y1:y2, x1:x2][region > 0].mean()),
             ring_activity=ring_median / reference, ring_normal=float(np.mean(ring_act >= 0.6 * reference)),
             reference=reference,
         ))

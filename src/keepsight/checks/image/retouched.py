@@ -10,8 +10,9 @@ out of an NG image, a clean patch pasted over a scratch). Compute, per image:
 
 Score and threshold: ``_retouch_find`` turns each into a score in [0, 1]; ``min_score`` decides.
 Across the dataset, a candidate found at the same place in ``recurrence_images`` or more images of
-one size (scored from half of ``min_score`` up) is part of the scene, not an edit: a highlight
-every capture of a spot shows, a fixture; such candidates are not reported. The evidence gives
+one size (clones scored from half of ``min_score`` up, and any smooth island of a plausible size)
+is part of the scene, not an edit: a highlight every capture of a spot shows, a fixture; such
+candidates are not reported. The evidence gives
 the edited region (and a clone's source region) in original pixels.
 JPEG double-compression ("ghost") analysis is not used: datasets are routinely re-encoded as a
 whole, which makes a re-saved image a poor sign of local editing, and block matching already
@@ -45,9 +46,10 @@ class RetouchedParams(CheckParams):
 
 
 def retouch_analysis(image: np.ndarray, *, min_score: float = 0.5) -> list[dict[str, Any]]:
-    """The retouched regions of one decoded image, as JSON-safe dicts (module level: runs in workers)."""
+    """The candidate retouched regions of one decoded image (score >= ``min_score``, plus every smooth
+    island of a plausible size), as JSON-safe dicts (module level: runs in worker processes)."""
     out = []
-    for r in find_retouching(image, min_score=min_score):
+    for r in find_retouching(image, min_score=min_score, islands=True):
         item: dict[str, Any] = {"kind": r.kind, "box": list(r.box), "score": r.score, **r.measures}
         if r.source is not None:
             item["source_box"] = list(r.source)

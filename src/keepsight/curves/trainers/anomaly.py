@@ -23,7 +23,7 @@ import cv2
 import faiss
 import numpy as np
 
-from keepsight.curves.items import CurveItem
+from keepsight.curves.items import CurveItem, Task
 from keepsight.curves.trainers.base import PredictingTrainer, Progress
 from keepsight.curves.trainers.features import decode_gray, patch_features
 from keepsight.dataset import Dataset
@@ -32,7 +32,7 @@ from keepsight.errors import DatasetError, ImageError
 
 class PatchKnnAnomaly(PredictingTrainer):
     name = "anomaly-knn"
-    task = "anomaly"
+    task: Task = "anomaly"
 
     def __init__(self, *, side: int = 192, cell: int = 8, bank: int = 40_000) -> None:
         self.side, self.cell, self.bank_size = side, cell, bank
@@ -72,7 +72,7 @@ class PatchKnnAnomaly(PredictingTrainer):
 
 class TemplateAnomaly(PredictingTrainer):
     name = "anomaly-template"
-    task = "anomaly"
+    task: Task = "anomaly"
 
     def __init__(self, *, side: int = 128, blur: float = 2.0) -> None:
         self.side, self.blur = side, blur

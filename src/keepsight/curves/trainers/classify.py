@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from keepsight.curves.items import CurveItem
+from keepsight.curves.items import CurveItem, Task
 from keepsight.curves.trainers.base import PredictingTrainer, Progress
 from keepsight.curves.trainers.features import bag_of_words, decode_gray, learn_vocabulary, texture_features
 from keepsight.dataset import Dataset
@@ -39,7 +39,7 @@ def describe_items(ds: Dataset, items: Sequence[CurveItem], progress: Progress |
 
 class FeatureClassifier(PredictingTrainer):
     name = "features"
-    task = "classify"
+    task: Task = "classify"
 
     def __init__(self, *, side: int = 256, words: int = 48, c: float = 1.0) -> None:
         self.side, self.words, self.c = side, words, c

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from keepsight.curves.items import CurveItem
+from keepsight.curves.items import CurveItem, Task
 from keepsight.curves.trainers.base import PredictingTrainer, Progress
 from keepsight.curves.trainers.features import decode_gray
 from keepsight.dataset import Dataset
@@ -73,7 +73,7 @@ def _has_colour(data: bytes) -> bool:
 
 class CnnClassifier(PredictingTrainer):
     name = "cnn"
-    task = "classify"
+    task: Task = "classify"
 
     def __init__(self, *, side: int = 64, epochs: int = 25, min_steps: int = 150, batch: int = 32,
                  turns: bool = True, threads: int = 0) -> None:

@@ -44,15 +44,15 @@ def _lbp_histogram(gray: np.ndarray) -> np.ndarray:
 
 
 def texture_features(gray: np.ndarray, stats: dict[str, object]) -> np.ndarray:
-    hist = cv2.calcHist([gray], [0], None, [16], [0, 256]).ravel()
-    hist /= max(1.0, float(hist.sum()))
+    counts = cv2.calcHist([gray], [0], None, [16], [0, 256]).ravel()
+    hist = counts / max(1.0, float(counts.sum()))
     half = cv2.resize(gray, (max(3, gray.shape[1] // 2), max(3, gray.shape[0] // 2)), interpolation=cv2.INTER_AREA)
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     mag = np.hypot(gx, gy)
     angle = (np.arctan2(gy, gx) % math.pi) / math.pi  # orientation modulo 180 degrees, in [0, 1)
-    orient = np.bincount(np.minimum((angle * 8).astype(np.int64), 7).ravel(), weights=mag.ravel(), minlength=8)
-    orient = orient / max(1e-6, float(orient.sum()))
+    weights = np.bincount(np.minimum((angle * 8).astype(np.int64), 7).ravel(), weights=mag.ravel(), minlength=8)
+    orient = weights / max(1e-6, float(weights.sum()))
     contrast = float(gray.std()) + 1.0
     energy = np.percentile(mag, [50, 90, 99]) / contrast
     scalars = [float(str(stats.get(k, 0.0))) for k in STAT_KEYS]
