@@ -112,3 +112,34 @@ def test_describe_dataset_is_parallel_resumable_and_incremental(tmp_path: Path) 
         assert (again.computed, again.skipped) == (1, 9)
         assert sorted(load_stats(ds.engine)) == blobs
         assert describe_dataset(ds).computed == 0
+
+
+def test_batched_writes_are_complete_files_and_leave_no_temporaries(tmp_path: Path) -> None:
+    store = DescriptorStore(tmp_path)
+    descs = [describe_bytes(f"{i:02x}" + "0" * 62, _png(synth.scene(i))) for i in range(3)]
+    store.save_many(descs)
+    for d in descs:
+        back = store.load(d.digest)
+        assert np.array_equal(back.keypoints, d.keypoints) and np.array_equal(back.descriptors, d.descriptors)
+        assert (back.phash, back.dhash, back.stats) == (d.phash, d.dhash, d.stats)
+    assert not list(store.folder.rglob(".tmp-*"))
+    broken = describe_bytes("ff" + "1" * 62, _png(synth.scene(4)))
+    (store.folder / "ff").write_text("a file where the folder should be")  # the batch cannot be written
+    with pytest.raises(OSError):
+        store.save_many([describe_bytes("aa" + "2" * 62, _png(synth.scene(5))), broken])
+    assert not store.has("aa" + "2" * 62)  # nothing of a failed batch becomes visible
+    assert not list(store.folder.rglob(".tmp-*"))
+
+
+def test_keypoints_come_strongest_first_so_a_prefix_is_the_best_subset() -> None:
+    d = describe_bytes("x", _png(synth.scene(6)))
+    assert len(d.keypoints) > 300
+    # ORB's Harris response is not stored; the order is checked against a fresh detection instead
+    import cv2
+
+    from keepsight.descriptors.compute import _CLAHE, MAX_KEYPOINTS, ORB_FAST_THRESHOLD, ORB_LEVELS
+
+    orb = cv2.ORB_create(MAX_KEYPOINTS, 1.2, ORB_LEVELS, 15, 0, 2, cv2.ORB_HARRIS_SCORE, 31, ORB_FAST_THRESHOLD)
+    kps = orb.detect(_CLAHE.apply(synth.scene(6)), None)
+    strongest = max(kps, key=lambda k: k.response)
+    assert np.allclose(d.keypoints[0, :2], strongest.pt, atol=1e-3)

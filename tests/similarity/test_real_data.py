@@ -1,9 +1,15 @@
-"""The same-object engine on real captures from ../shared/data."""
+"""The same-object engine on real captures from ../shared/data (issue 3, acceptance 1).
+
+The whole-dataset counts are in benchmarks/bench_similarity_real.py; these tests pin the
+behaviour on subsets small enough for CI.
+"""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+import pytest
 
 from keepsight.dataset import Dataset
 from keepsight.ingest.importer import import_path
@@ -38,3 +44,24 @@ def test_magnetic_tile_exposures_group_and_pcb_crops_stay_apart(shared_data: Pat
     expected = sorted(sorted(n for n, t in tile_of.items() if t == tile) for tile in range(len(TILES)))
     assert sorted(groups) == expected
     assert all(p.reason == "near" for p in result.pairs)
+
+
+@pytest.mark.slow
+def test_bsdata_time_lapse_groups_per_spot_and_spots_stay_apart(shared_data: Path, tmp_path: Path) -> None:
+    """Two spots of one ball screw, seen by one camera: the thread lines up between them (rotation 0),
+    only the surface differs. Ten frames of each spot over the first days (every 4th crop_2 frame)
+    must form one group per spot."""
+    src = tmp_path / "src"
+    src.mkdir()
+    spot_of = {}
+    for spot in ("277500", "477500"):
+        frames = sorted((shared_data / "bsdata" / "data").glob(f"01_*_{spot}_315_crop_2.jpg"))[:40:4]
+        for f in frames:
+            shutil.copy(f, src / f.name)
+            spot_of[f.name] = spot
+    with Dataset.init(tmp_path / "ds") as ds:
+        import_path(ds, src, format="image_folder")
+        result = find_similar(ds)
+    groups = [{spot_of[Path(p).name] for p in g.paths} for g in result.groups]
+    assert all(len(spots) == 1 for spots in groups), "a group mixes the two spots"
+    assert sorted(len(g.samples) for g in result.groups) == [10, 10]

@@ -8,6 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from keepsight.checks.image._markings_strokes import is_binary
 from keepsight.checks.image._retouch_clone import find_clones, work_gray
 from keepsight.checks.image._retouch_noise import NOISE_SIDE, SmoothIsland, find_smooth_islands
 
@@ -37,16 +38,17 @@ def _chroma(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
     return cv2.resize(chroma, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
 
-def smooth_score(s: SmoothIsland) -> float:
+def smooth_score(s: SmoothIsland, *, binary: bool = False) -> float:
     """How much a smooth island looks painted in, in [0, 1].
 
     Inside texture (the ring around the island is normally active): the island is much smoother
     than its own ring and than the image, it is a blob (not an edge band), it continues the ring's
     gray level (a highlight or a background is brighter or darker than its surroundings) and it is
     not near white or black (where clipping and JPEG remove a capture's noise).
-    Inside flat black-and-white content (binarised scans, whose ring is noise-free): any wide
-    smooth mid-gray blob is foreign, since such images have gray only along their edges."""
-    if s.ring_activity >= 0.3:
+    Inside flat black-and-white content (binarised scans, whose ring is noise-free; ``binary``: the
+    whole image is such a scan, where JPEG ringing along edges looks like texture): any wide smooth
+    mid-gray blob is foreign, since such images have gray only along their edges."""
+    if s.ring_activity >= 0.3 and not binary:
         compact = s.radius / np.sqrt(s.area)  # 0.56 for a disc, 0.33 for a 3:1 ellipse, ~0.1 for an edge band
         shape = _ramp(s.radius, 4.0, 5.5) * _ramp(s.area, 60, 120) * _ramp(compact, 0.2, 0.3)
         smooth = (1.0 - _ramp(s.local, 0.2, 0.3)) * (1.0 - _ramp(s.activity, 0.22, 0.3))
@@ -73,11 +75,12 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
     # noise is judged at up to NOISE_SIDE pixels: the scale the island thresholds were set at
     gray, factor = work_gray(image, NOISE_SIDE)
     chroma = _chroma(image, gray.shape)
+    binary = is_binary(gray)
     for s in find_smooth_islands(gray):
         x1, y1, x2, y2 = s.box
         if chroma is not None and float(chroma[y1:y2, x1:x2].mean()) > 40.0:
             continue  # a coloured object or pen stroke is smooth in gray, but no inpainting makes colour
-        score = smooth_score(s)
+        score = smooth_score(s, binary=binary)
         if score >= min_score or (islands and s.radius >= 4.0 and s.area >= 100):
             found.append(Retouch("smooth", _scaled(s.box, factor), round(score, 3), None, {
                 "area": s.area * factor * factor, "activity_ratio": round(s.activity, 3), "local_ratio": round(s.local, 3),
