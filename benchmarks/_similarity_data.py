@@ -146,6 +146,25 @@ def _label_source_pairs(pairs: PairSet, shared: Path) -> None:
             pairs.unlabelled[(a, b)] = same[key]
 
 
+def same_surface(a: np.ndarray, b: np.ndarray, *, rotations: bool = True) -> tuple[bool, float, str]:
+    """The dense overlap check on two gray source images, under the 8 rotations/flips of ``b``.
+
+    Returns (overlap found, best NCC, the transform of b that gave it).
+    """
+    factor = min(1.0, _OVERLAP_SIDE / max(*a.shape, *b.shape))
+    band_a = band_pass(a, factor)
+    best, how = -1.0, ""
+    for turns, flip in ((t, f) for t in range(4 if rotations else 1) for f in ((False, True) if rotations else (False,))):
+        moved = np.ascontiguousarray(np.rot90(b[:, ::-1] if flip else b, turns))
+        ncc, share, _ = overlap_ncc(band_a, band_pass(moved, factor))
+        label = f"{90 * turns} degrees{' and a flip' if flip else ''}"
+        if ncc >= OVERLAP_NCC and share >= OVERLAP_MIN_SHARE:
+            return True, ncc, label
+        if share >= OVERLAP_MIN_SHARE and ncc > best:
+            best, how = ncc, label
+    return False, best, how
+
+
 def label_rotated_copies(pairs: PairSet, shared: Path, claimed: set[tuple[str, str]]) -> None:
     """The overlap check again under the 8 rotations/flips of one image, for the pairs some method claims.
 
@@ -166,29 +185,21 @@ def label_rotated_copies(pairs: PairSet, shared: Path, claimed: set[tuple[str, s
         for n in (i, j):
             if n not in images:
                 images[n] = cv2.imread(str(pairs.sources[n]), cv2.IMREAD_GRAYSCALE)
-        factor = min(1.0, _OVERLAP_SIDE / max(*images[i].shape, *images[j].shape))
-        a = band_pass(images[i], factor)
-        for turns, flip in ((t, f) for t in range(4) for f in (False, True)):
-            if turns == 0 and not flip:
-                continue  # the plain check ran on every pair already
-            b = np.rot90(images[j][:, ::-1] if flip else images[j], turns)
-            ncc, share, _ = overlap_ncc(a, band_pass(np.ascontiguousarray(b), factor))
-            if ncc >= OVERLAP_NCC and share >= OVERLAP_MIN_SHARE:
-                why = f"source images overlap after {90 * turns} degrees{' and a flip' if flip else ''} (NCC {ncc:.2f})"
-                for a_name, b_name in combinations(sorted(x for x in pairs.names if int(x[:4]) in (i, j)), 2):
-                    if int(a_name[:4]) != int(b_name[:4]):
-                        pairs.unlabelled[(a_name, b_name)] = why
-                pairs.source_overlaps.append(
-                    {
-                        "a": str(pairs.sources[i].relative_to(shared)),
-                        "b": str(pairs.sources[j].relative_to(shared)),
-                        "ncc": round(ncc, 3),
-                        "share": round(share, 3),
-                        "turns": turns,
-                        "flip": flip,
-                    }
-                )
-                break
+        same, ncc, how = same_surface(images[i], images[j])
+        if not same:
+            continue
+        why = f"source images overlap after {how} (NCC {ncc:.2f})"
+        for a_name, b_name in combinations(sorted(x for x in pairs.names if int(x[:4]) in (i, j)), 2):
+            if int(a_name[:4]) != int(b_name[:4]):
+                pairs.unlabelled[(a_name, b_name)] = why
+        pairs.source_overlaps.append(
+            {
+                "a": str(pairs.sources[i].relative_to(shared)),
+                "b": str(pairs.sources[j].relative_to(shared)),
+                "ncc": round(ncc, 3),
+                "after": how,
+            }
+        )
 
 
 def band_pass(gray: np.ndarray, factor: float) -> np.ndarray:

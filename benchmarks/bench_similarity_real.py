@@ -5,8 +5,8 @@
   a wider crop). A group must never mix spots; each spot's frames should form few groups.
 * magnetic-tile, all 1,344 images: a tile is photographed under exposures exp1..6, no file says
   which. Every edge is checked independently on the two source files with the benchmark's dense
-  overlap test (``_similarity_data.overlap_ncc``: band-pass, phase correlation, NCC >= 0.7), and
-  groups larger than 6 are listed (more than one tile's exposures).
+  overlap test (``_similarity_data.same_surface``: band-pass, phase correlation, NCC >= 0.7 under
+  the 8 rotations/flips), and groups larger than 6 are listed (more than one set of exposures).
 * deeppcb, boards group00041 (221 crops) and group77000 (107 crops): crops of one board design.
   Every edge is checked with the same dense test: an edge between crops that do not overlap is a
   false merge.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -34,7 +35,7 @@ import cv2  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from _similarity_data import OVERLAP_MIN_SHARE, OVERLAP_NCC, band_pass, overlap_ncc  # noqa: E402
+from _similarity_data import same_surface  # noqa: E402
 
 from keepsight.dataset import Dataset  # noqa: E402
 from keepsight.ingest.importer import import_path  # noqa: E402
@@ -46,8 +47,8 @@ SHARED = Path(os.environ.get("KEEPSIGHT_SHARED_DATA", REPO.parent / "shared" / "
 def run(files: list[Path], work: Path) -> tuple[SimilarityResult, dict[str, Path], float]:
     src = work / "src"
     src.mkdir(parents=True)
-    for f in files:
-        (src / f.name).symlink_to(f)
+    for f in files:  # a temporary copy (the importer resolves symlinks to outside the folder)
+        shutil.copy(f, src / f.name)
     with Dataset.init(work / "ds") as ds:
         import_path(ds, src, format="image_folder")
         t = time.perf_counter()
@@ -57,18 +58,23 @@ def run(files: list[Path], work: Path) -> tuple[SimilarityResult, dict[str, Path
 
 
 def dense_check(result: SimilarityResult, by_name: dict[str, Path]) -> dict[str, Any]:
-    """The independent overlap test on the source files of every edge."""
-    confirmed, refuted = 0, []
+    """The independent overlap test (under the 8 rotations/flips) on the source files of every edge."""
+    confirmed, refuted, turned = 0, [], Counter()
     for p in result.pairs:
         a, b = by_name[Path(p.path_a).name], by_name[Path(p.path_b).name]
-        ga, gb = cv2.imread(str(a), cv2.IMREAD_GRAYSCALE), cv2.imread(str(b), cv2.IMREAD_GRAYSCALE)
-        factor = min(1.0, 320 / max(*ga.shape, *gb.shape))
-        ncc, share, _ = overlap_ncc(band_pass(ga, factor), band_pass(gb, factor))
-        if ncc >= OVERLAP_NCC and share >= OVERLAP_MIN_SHARE:
+        same, ncc, how = same_surface(cv2.imread(str(a), cv2.IMREAD_GRAYSCALE), cv2.imread(str(b), cv2.IMREAD_GRAYSCALE))
+        if same:
             confirmed += 1
+            turned[how] += 1
         else:
-            refuted.append({"a": a.name, "b": b.name, "ncc": round(ncc, 3), "evidence": p.evidence})
-    return {"edges": len(result.pairs), "confirmed_by_dense_check": confirmed, "not_confirmed": refuted[:20]}
+            refuted.append({"a": a.name, "b": b.name, "best_ncc": round(ncc, 3), "evidence": p.evidence})
+    return {
+        "edges": len(result.pairs),
+        "confirmed_by_dense_check": confirmed,
+        "confirmed_after": dict(turned),
+        "not_confirmed": len(refuted),
+        "not_confirmed_first_20": refuted[:20],
+    }
 
 
 def summary(result: SimilarityResult, images: int, seconds: float) -> dict[str, Any]:

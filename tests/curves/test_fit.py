@@ -134,3 +134,20 @@ def test_diagnosis_overfitting_underfitting_and_a_curve_that_turns_down() -> Non
     for p in healthy:
         p["train"]["score"] = p["test"]["score"] + 0.03
     assert [d["kind"] for d in recommend(healthy, _fit(healthy), cfg).diagnosis] == ["ok"]
+
+
+def test_noise_without_a_trend_is_called_a_poor_fit_and_far_targets_out_of_reach() -> None:
+    rng = np.random.default_rng(5)
+    points = _points(0.0, 0.5, 0.45, noise=0.0)
+    for p in points:  # a model at chance: scores scatter around 0.55 whatever the size
+        p["test"]["score"] = float(0.55 + rng.normal(0.0, 0.04))
+        p["train"]["score"] = 0.75
+    fit = _fit(points)
+    assert fit is not None
+    rec = recommend(points, fit, CurveConfig(), target=0.95)
+    kinds = [d["kind"] for d in rec.diagnosis]
+    assert "poor_fit" in kinds and "underfitting" in kinds and "overfitting" in kinds
+    assert rec.target is not None and not rec.target["reachable"]
+    assert "out of practical reach" in rec.target["message"] or "not reachable" in rec.target["message"]
+    # anchored predictions never contradict the measured score: 2x is not below the current score
+    assert rec.predicted["2x"]["value"] >= rec.current_score - 1e-9

@@ -65,3 +65,29 @@ def test_model_backend_embeds_images(kind: str, tmp_path: Path) -> None:
     assert out.shape == (2, 16)
     assert not np.allclose(out[0], out[1])
     assert backend.name.startswith("model-")
+
+
+def test_find_similar_searches_with_a_model_backend(tmp_path: Path) -> None:
+    """The user model only proposes candidates; verification still decides, so no part is merged."""
+    from keepsight.dataset import Dataset
+    from keepsight.ingest.importer import import_path
+    from keepsight.similarity import find_similar
+    from keepsight.similarity.index import GlobalIndex
+    from tests.similarity.conftest import write_captures
+
+    torch, model = _tiny_model()
+    path = tmp_path / "model.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.trace(model, torch.zeros(1, 3, 64, 64)), str(path))
+    backend = load_backend(path, input_size=64)
+    src = tmp_path / "src"
+    src.mkdir()
+    truth = write_captures(src, range(4), 1, seed=3)  # four parts on one fixture, two captures each
+    with Dataset.init(tmp_path / "ds") as ds:
+        import_path(ds, src, format="image_folder")
+        result = find_similar(ds, backend=backend, regions=False)
+        blobs = {s.blob for s in ds.samples()}
+    stored = GlobalIndex.load(tmp_path / "ds", backend.name)
+    assert stored is not None and set(stored.digests) == blobs and stored.vectors.shape[1] == 16
+    assert sorted(sorted(truth[Path(p).name] for p in g.paths) for g in result.groups) == [[p, p] for p in range(4)]

@@ -7,7 +7,9 @@ Rules (thresholds from the ``curve:`` config):
   **improving**.
 * **overfitting** when the train score exceeds the test score by more than ``overfit_gap`` at
   the full size; **underfitting** when the train score itself stays below ``underfit_score``
-  with a smaller gap (more of the same data will not fix a model that cannot fit it).
+  (more of the same data will not fix a model that cannot fit it); both can hold at once.
+* **poor fit** when the fitted curve explains less than half of the variation of the per-size
+  mean scores (R²): the predictions are then rough.
 * **turns down** when the test score at the largest size lies below the best smaller size by
   more than twice their combined standard error (and by more than ``min_gain``).
 * per class: the class with the largest predicted gain from twice the data "needs more
@@ -25,6 +27,9 @@ import numpy as np
 
 from keepsight.curves.config import CurveConfig
 from keepsight.curves.fit import PowerLawFit, fit_power_law
+
+PRACTICAL_FACTOR = 100  # a target needing more than this many times the current data is out of practical reach
+MIN_R2 = 0.5  # below this share of explained variation the fit is called poor
 
 
 @dataclass
@@ -98,7 +103,7 @@ def _diagnose(sizes: list[SizeSummary], config: CurveConfig) -> list[dict[str, A
             found.append({"kind": "overfitting", "gap": gap, "train": last.train_mean, "test": last.test_mean,
                           "message": f"overfitting: train {last.train_mean:.3f} vs test {last.test_mean:.3f} "
                                      f"(gap {gap:.3f}); more distinct objects, augmentation or a simpler model help"})
-        elif last.train_mean < config.underfit_score:
+        if last.train_mean < config.underfit_score:
             found.append({"kind": "underfitting", "gap": gap, "train": last.train_mean, "test": last.test_mean,
                           "message": f"underfitting: the model reaches only {last.train_mean:.3f} on its own training "
                                      "images; a stronger model or better features will help more than more data"})
@@ -140,6 +145,36 @@ def _class_advice(points: Sequence[dict[str, Any]], pool_counts: dict[str, tuple
     return out
 
 
+def _fit_r2(sizes: list[SizeSummary], fit: PowerLawFit) -> float:
+    """How much of the variation of the per-size means the fitted curve explains."""
+    means = np.array([s.test_mean for s in sizes])
+    fitted = np.array([fit.score(s.n) for s in sizes])
+    spread = float(((means - means.mean()) ** 2).sum())
+    return 1.0 - float(((means - fitted) ** 2).sum()) / spread if spread > 1e-12 else 1.0
+
+
+def _target(fit: PowerLawFit, target: float, offset: float, last: SizeSummary) -> dict[str, Any]:
+    need = fit.size_for(min(1.0, max(1e-6, target - offset)))  # in the fit's frame, see `recommend`
+    body = need.as_dict()
+    body["target"] = target
+    body["asymptote"] = min(1.0, need.asymptote + offset)
+    practical = need.size is not None and need.size <= PRACTICAL_FACTOR * last.n
+    if last.test_mean >= target:
+        body["message"] = f"target {target:g} already reached ({last.test_mean:.3f} with {last.size} images)"
+    elif practical and need.size is not None:
+        high = f"{need.high:.0f}" if need.high is not None else "unbounded"
+        body["message"] = (f"target {target:g} needs about {need.size:.0f} images (90% interval {need.low:.0f}-{high}; "
+                           f"{need.chance_reachable:.0%} of bootstrap fits reach it)")
+    elif need.size is not None:
+        body["reachable"] = False
+        body["message"] = (f"target {target:g} is out of practical reach: the curve would need more than "
+                           f"{PRACTICAL_FACTOR}x the current data (about {need.size:.3g} images)")
+    else:
+        body["message"] = (f"target {target:g} is not reachable with more data of this kind: the curve's asymptote "
+                           f"is {body['asymptote']:.3f}")
+    return body
+
+
 def recommend(
     points: Sequence[dict[str, Any]],
     fit: PowerLawFit | None,
@@ -150,20 +185,30 @@ def recommend(
     metric: str = "score",
     task: str = "classify",
 ) -> Recommendation:
+    """Advice from the points and the fit.
+
+    Predictions are anchored at the measured score: the fitted gain from n to 2n (4n) is added to
+    the mean test score at the full size n, and the interval is moved with it. When the curve
+    passes through its last point this changes nothing; when it does not (noisy points), it
+    keeps "from X to Y" from contradicting the measurement.
+    """
     sizes = summarize_sizes(points)
     last = sizes[-1]
     current_n = last.n
     predicted: dict[str, dict[str, float]] = {}
     target_body: dict[str, Any] | None = None
+    diagnosis = _diagnose(sizes, config)
     if fit is None:
         verdict = "no fit"
         message = ("too few sizes to fit a learning curve (need three distinct sizes); "
                    f"{metric} is {last.test_mean:.3f} with {last.size} images")
     else:
+        offset = last.test_mean - fit.score(current_n)
         for factor in (2, 4):
             est = fit.predict(factor * current_n)
-            predicted[f"{factor}x"] = {"size": factor * current_n, **est.as_dict()}
-        gain = predicted["2x"]["value"] - fit.score(current_n)
+            predicted[f"{factor}x"] = {"size": factor * current_n, "value": min(1.0, est.value + offset),
+                                       "low": min(1.0, est.low + offset), "high": min(1.0, est.high + offset)}
+        gain = predicted["2x"]["value"] - last.test_mean
         if last.test_mean >= 1.0 - config.min_gain / 2 and gain < config.min_gain:
             verdict = "saturated"
             message = (f"{metric} is already {last.test_mean:.3f} with {last.size} images: this test set cannot show "
@@ -172,7 +217,8 @@ def recommend(
             verdict = "saturated"
             message = (f"more images of the same kind will barely help: twice the data ({2 * current_n:.0f} images) is "
                        f"predicted to move {metric} from {last.test_mean:.3f} to {predicted['2x']['value']:.3f}; the "
-                       f"curve levels off near {fit.asymptote:.3f}. Improve the model, the labels or the capture instead")
+                       f"curve levels off near {min(1.0, fit.asymptote + offset):.3f}. Improve the model, the labels "
+                       "or the capture instead")
         else:
             verdict = "improving"
             message = (f"more data pays: twice the data ({2 * current_n:.0f} images) should raise {metric} from "
@@ -180,22 +226,17 @@ def recommend(
                        f"{predicted['2x']['low']:.3f}-{predicted['2x']['high']:.3f}), four times to "
                        f"{predicted['4x']['value']:.3f}")
         if target is not None:
-            need = fit.size_for(target)
-            target_body = need.as_dict()
-            if last.test_mean >= target:
-                target_body["message"] = f"target {target:g} already reached ({last.test_mean:.3f} with {last.size} images)"
-            elif need.reachable and need.size is not None:
-                high = f"{need.high:.0f}" if need.high is not None else "unbounded"
-                target_body["message"] = (f"target {target:g} needs about {need.size:.0f} images "
-                                          f"(90% interval {need.low:.0f}-{high}; {need.chance_reachable:.0%} of bootstrap "
-                                          "fits reach it)")
-            else:
-                target_body["message"] = (f"target {target:g} is not reachable with more data of this kind: the curve's "
-                                          f"asymptote is {need.asymptote:.3f}")
+            target_body = _target(fit, target, offset, last)
+        r2 = _fit_r2(sizes, fit)
+        if r2 < MIN_R2:
+            diagnosis = [d for d in diagnosis if d["kind"] != "ok"]
+            diagnosis.append({"kind": "poor_fit", "r2": r2,
+                              "message": f"the points do not follow a learning curve (R² {r2:.2f} of the per-size "
+                                         "means): the scores are dominated by noise; treat every prediction as rough"})
     per_class = _class_advice(points, pool_counts or {}, current_n, config)
     needs_more = _needs_more(per_class, config, task)
     return Recommendation(verdict, message, last.size, last.test_mean, last.test_std, predicted, target_body, per_class,
-                          needs_more, _diagnose(sizes, config))
+                          needs_more, diagnosis)
 
 
 def _needs_more(per_class: list[ClassAdvice], config: CurveConfig, task: str) -> str | None:

@@ -213,7 +213,7 @@ def local_features(gray: np.ndarray, scale: float, max_keypoints: int = MAX_KEYP
     Sorted by corner response, strongest first: a prefix is the best subset (verification's quick test).
     """
     eq = _CLAHE.apply(gray)
-    orb = cv2.ORB_create(
+    orb = cv2.ORB_create(  # type: ignore[attr-defined]  # missing from OpenCV 5 stubs
         nfeatures=max_keypoints,
         scaleFactor=ORB_SCALE_FACTOR,
         nlevels=ORB_LEVELS,
@@ -224,7 +224,7 @@ def local_features(gray: np.ndarray, scale: float, max_keypoints: int = MAX_KEYP
     kps, des = orb.detectAndCompute(eq, None)
     if des is None or not kps:
         return np.zeros((0, 4), np.float32), np.zeros((0, 32), np.uint8)
-    xy = cv2.KeyPoint_convert(kps)
+    xy = cv2.KeyPoint_convert(kps)  # type: ignore[attr-defined]  # missing from OpenCV 5 stubs
     size_angle_response = np.array([(k.size, k.angle, k.response) for k in kps], dtype=np.float32)
     pts = np.column_stack([xy / scale, size_angle_response[:, 0] / scale, size_angle_response[:, 1]])
     order = np.argsort(-size_angle_response[:, 2], kind="stable")

@@ -96,7 +96,7 @@ def encode_description(desc: Description) -> bytes:
         keypoints=desc.keypoints,
         descriptors=desc.descriptors,
         thumbnail=np.frombuffer(desc.thumbnail, dtype=np.uint8),
-        **desc.extra,
+        **desc.extra,  # type: ignore[arg-type]  # numpy's stub reads **extra as allow_pickle
     )
     return buf.getvalue()
 

@@ -49,7 +49,7 @@ def _folder(root: Path, backend: str) -> Path:
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **arrays as allow_pickle
     return buf.getvalue()
 
 
@@ -163,7 +163,7 @@ class GlobalIndex:
             arrays["codebook"] = self.codebook
         if self.projection is not None:
             arrays["pca_mean"], arrays["pca_components"] = self.projection.mean, self.projection.components
-        index = self._faiss if self._faiss is not None and isinstance(self._faiss, faiss.IndexIVF) else None
+        index: faiss.Index | None = self._faiss if isinstance(self._faiss, faiss.IndexIVF) else None
         if index is None and len(self.digests) >= IVF_FROM:
             index = self.faiss_index()
         if index is not None and index.ntotal == len(self.digests):

@@ -6,8 +6,10 @@ in two hash tables shifted by half a step (so near-equal blocks on a step bounda
 pairs in one bucket, far enough apart, whose pixels agree within ``max_diff`` gray levels are
 *matches*. A clone-stamp leaves many matches with one common offset whose blocks form a
 connected patch; natural texture never matches at the pixel level because its noise differs.
-Flat blocks are left out (any two flat blocks match), and blocks that match at several offsets
-count less (periodic structures such as rows of PCB pads repeat; a pasted patch has one source).
+Left out: flat blocks (any two flat blocks match), blocks that barely change when shifted a few
+pixels (straight edges and bands), offsets on the JPEG grid (repeated content matches exactly
+there), and blocks that match at several offsets (periodic structures such as rows of PCB pads
+repeat; a pasted patch has one source).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import cv2
 import numpy as np
 
 BLOCK = 8
-_DEBUG: list[np.ndarray] | None = None
 _MAX_OFFSETS = 12  # candidate offsets examined per image, most votes first
 WORK_SIDE = 1280
 _MIX = np.array([1, 1_000_003, 998_244_353, 2_147_483_647, 40_503, 1_299_709, 15_485_863, 32_452_843,
@@ -35,7 +36,7 @@ class Clone:
     target: tuple[int, int, int, int]
     offset: tuple[int, int]
     blocks: int  # matched block pairs with this offset in the connected patch
-    unique: float  # the same, each pair weighted by 1 / the number of offsets its blocks match at
+    unique: float  # of those, the pairs whose blocks match at this offset only (no periodic structure)
     diff: float  # mean absolute pixel difference of the matched blocks (gray levels)
 
 
@@ -99,7 +100,7 @@ def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int, max_bucket
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
                 max_diff: float = 4.0, diff_ratio: float = 0.7, min_shift: float = 16.0,
                 min_unique: float = 20.0, lags: int = 6, max_bucket: int = 64, shifts: tuple[float, ...] = (0.0, 0.5), jpeg_grid: bool = True, join: int = 8,
-                self_ratio: float = 1.5, self_margin: float = 1.5, strict: bool = True) -> list[Clone]:
+                self_ratio: float = 1.5, self_margin: float = 1.5) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
     Blocks are hashed by their mean (``dc_step``) and their AC pattern normalised by the block's
@@ -160,8 +161,6 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
         moved_index = np.where(inside, moved[:, 0] * ww + moved[:, 1], i)
         d = _mean_abs(win, i, moved_index)
         self_diff = np.minimum(self_diff, np.where(inside, d, 0.0))
-    if _DEBUG is not None:
-        _DEBUG.append(np.stack([pos[i][:, 0], pos[i][:, 1], delta[:, 0], delta[:, 1], diff, self_diff], axis=1))
     ok = self_diff >= self_ratio * diff + self_margin
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
     # canonical offset sign: a pair and its mirror vote for the same offset
@@ -170,22 +169,17 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     delta = np.where(flip[:, None], -delta, delta)
     if len(i) < min_unique:
         return []
-    # a block that matches at several distinct offsets (seen from the block: partner = block + offset)
-    # is periodic structure (a straight edge, a row of pads): each of its matches counts 1 / (number of
-    # offsets). A pasted patch's blocks have one partner each (its source, or its copy) and count fully.
+    # a block that matches at offsets more than 2 pixels apart (seen from the block: partner = block
+    # + offset) is periodic structure (a row of pads, a thread): its matches do not count. A pasted
+    # patch's blocks have one partner each (its source, or its copy).
     ends = np.concatenate([i, j])
-    seen = np.concatenate([delta, -delta]) // 3
-    distinct = np.unique((ends.astype(np.int64) << 32) + ((seen[:, 0] + 32768) << 16) + (seen[:, 1] + 32768))
-    partners = np.bincount((distinct >> 32).astype(np.int64), minlength=len(pos))
-    weight = 1.0 / np.maximum(partners[i], partners[j])
-    if strict:
-        lo = np.full((len(pos), 2), 1 << 20, np.int64)
-        hi = np.full((len(pos), 2), -(1 << 20), np.int64)
-        full = np.concatenate([delta, -delta])
-        np.minimum.at(lo, ends, full)
-        np.maximum.at(hi, ends, full)
-        spread = (hi - lo).max(axis=1)
-        weight = ((spread[i] <= 2) & (spread[j] <= 2)).astype(np.float64)
+    seen = np.concatenate([delta, -delta])
+    lo = np.full((len(pos), 2), 1 << 20, np.int64)
+    hi = np.full((len(pos), 2), -(1 << 20), np.int64)
+    np.minimum.at(lo, ends, seen)
+    np.maximum.at(hi, ends, seen)
+    spread = (hi - lo).max(axis=1)
+    weight = ((spread[i] <= 2) & (spread[j] <= 2)).astype(np.float64)
     found: list[Clone] = []
     offsets, inverse = np.unique(delta, axis=0, return_inverse=True)
     votes = np.bincount(inverse.ravel(), weights=weight)
