@@ -62,3 +62,22 @@ def test_every_registered_check_loads_and_declares_itself() -> None:
     for check_id in BUILTIN_CHECKS:
         cls = get_check(check_id)
         assert cls.id == check_id and cls.title and cls.severity in ("error", "warning", "info")
+
+
+def test_a_check_that_crashes_is_reported_failed_and_the_others_still_run(tmp_path: Path) -> None:
+    from keepsight.audit.runner import run_checks
+    from keepsight.checks.base import Check
+    from keepsight.checks.context import AuditContext
+    from keepsight.checks.split.exact_leak import ExactLeak
+
+    class Broken(Check):
+        id = "test.broken"
+        title = "always crashes"
+
+        def run(self, ctx):  # type: ignore[no-untyped-def]
+            raise ZeroDivisionError("planted bug")
+
+    with _leaky(tmp_path) as ds:
+        broken, leak = run_checks(AuditContext(ds), [Broken(), ExactLeak()])
+        assert broken.status == "failed" and "ZeroDivisionError: planted bug" in (broken.reason or "")
+        assert leak.status == "ok" and len(leak.findings) == 1

@@ -98,6 +98,9 @@ def run_checks(ctx: AuditContext, checks: list[Check], progress: CheckProgress |
         except KeepsightError as exc:
             # A check that cannot run on this data is reported, never hidden, and fails the gate.
             result = CheckResult(check.id, check.title, status="failed", reason=exc.message)
+        except Exception as exc:  # noqa: BLE001 - one broken check must not take the whole audit down
+            result = CheckResult(check.id, check.title, status="failed",
+                                 reason=f"internal error in the check: {type(exc).__name__}: {exc}")
         result.seconds = time.perf_counter() - t0
         results.append(result)
     if progress:
