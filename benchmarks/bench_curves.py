@@ -5,6 +5,7 @@ Curves:
 * ``neu-cnn``: the same with the small CNN trained from scratch (slow; opt in with --curves).
 * ``mt-verdict``: Magnetic-tile, OK/NG classification, built-in features trainer.
 * ``mt-anomaly``: Magnetic-tile, anomaly detection trained on the Free (OK) images, anomaly-knn.
+* ``mt-anomaly-global``: the same with anomaly-global (whole-image features).
 
 Each dataset is imported once into a work folder (default /tmp/keepsight-bench-curves, reused
 between runs), split 80/20 train/test by whole same-object groups (stratified by class, seed 0;
@@ -43,6 +44,8 @@ CURVES = {
     "neu-cnn": {"dataset": "neu", "task": "classify", "labels": "class", "trainer": "cnn", "target": 0.95},
     "mt-verdict": {"dataset": "mt", "task": "classify", "labels": "verdict", "trainer": "features", "target": 0.95},
     "mt-anomaly": {"dataset": "mt", "task": "anomaly", "labels": "verdict", "trainer": "anomaly-knn", "target": 0.95},
+    "mt-anomaly-global": {"dataset": "mt", "task": "anomaly", "labels": "verdict", "trainer": "anomaly-global",
+                          "target": 0.95},
 }
 
 
@@ -132,7 +135,7 @@ def run(name: str, work: Path, workers: int, repeats: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--curves", default="neu-class,mt-verdict,mt-anomaly")
+    parser.add_argument("--curves", default="neu-class,mt-verdict,mt-anomaly,mt-anomaly-global")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/keepsight-bench-curves"))

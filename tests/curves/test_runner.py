@@ -79,7 +79,7 @@ def test_anomaly_on_varied_good_images_keeps_improving(tmp_path: Path) -> None:
 def test_anomaly_on_uniform_good_images_saturates_at_once(tmp_path: Path) -> None:
     src = synth.anomaly_images(tmp_path / "src", varied=False, good_train=32)
     with synth.imported(tmp_path, src) as ds:
-        for trainer in ("anomaly-knn", "anomaly-template"):
+        for trainer in ("anomaly-knn", "anomaly-template", "anomaly-global"):
             result = compute_curve(ds, task="anomaly", trainer=trainer, use_groups=False)
             assert result.summary[0]["test_mean"] > 0.95, trainer
             assert result.recommendation["verdict"] == "saturated", trainer

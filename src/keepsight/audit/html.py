@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from sqlalchemy import select
 
 from keepsight import __version__
@@ -227,6 +228,7 @@ def render_html(ds: Dataset, report: AuditReport, *, fail_on: FailOn | None = No
         "stats": _data_uri(plots.stat_histograms(stat_values)),
     }
     return _environment().get_template("report.html.j2").render(
+        curve=_curve_section(ds),
         name=ds.config.name,
         root=str(ds.root),
         run_id=report.run.id if report.run else None,
@@ -251,6 +253,17 @@ def render_html(ds: Dataset, report: AuditReport, *, fail_on: FailOn | None = No
         images=builder.views.images,
         max_findings=max_findings,
     )
+
+
+def _curve_section(ds: Dataset) -> dict[str, Any] | None:
+    """The latest finished learning curve of the dataset, as the curve module renders it."""
+    from keepsight.curves.report import CURVE_CSS, latest_curve, render_curve_section
+
+    saved = latest_curve(ds)
+    if saved is None:
+        return None
+    return {"run_id": saved.run_id, "css": Markup(CURVE_CSS),  # noqa: S704 - a constant of ours
+            "html": render_curve_section(saved.result, png=saved.png)}
 
 
 def write_html(ds: Dataset, report: AuditReport, path: Path, *, fail_on: FailOn | None = None,

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         task: str = typer.Option("classify", help="classify | anomaly | detect | segment (detect/segment need --command)."),
         sizes: str = typer.Option("auto", help="'auto' (halving from the whole train split) or e.g. 20,40,80,160."),
         repeats: int = typer.Option(None, help="Seeds (subsets) per size (default: the dataset config, 3)."),
-        trainer: str = typer.Option(None, help="Built-in trainer: features, cnn (classify); anomaly-knn, anomaly-template."),
+        trainer: str = typer.Option(None, help="Built-in trainer: features, cnn (classify); anomaly-knn, anomaly-global, anomaly-template."),
         command: str = typer.Option(None, help="Your trainer as a shell command template, e.g. "
                                     "\"{python} train.py --train {train_dir} --test {test_dir} --out {out}\"."),
         export_format: str = typer.Option(None, "--export-format", help="Format the --command gets its data in "
@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         groups: bool = typer.Option(True, "--groups/--no-groups", help="Keep same-object groups together (default on)."),
         json_file: Path = typer.Option(None, "--json", help="Write the points, the fit and the recommendation as JSON ('-' = stdout)."),
         plot_file: Path = typer.Option(None, "--plot", help="Write the curve as a .png or .svg image."),
+        html_file: Path = typer.Option(None, "--html", help="Write a self-contained HTML page: verdict, numbers, plot, tables."),
     ) -> None:
         """Learning curve: train on growing subsets of the train split and say whether more images will pay."""
         from keepsight.curves.items import TASKS
@@ -67,6 +68,10 @@ def register(app: typer.Typer) -> None:
                 from keepsight.curves.plot import save_plot
 
                 save_plot(result, plot_file)
+            if html_file is not None:
+                from keepsight.curves.report import write_curve_html
+
+                write_curve_html(result, html_file, title=f"learning curve · {ds.root.name}")
         body = json.dumps(result.as_dict(), indent=1, default=str)
         if json_file is not None and str(json_file) == "-":
             out.print_json(body)
@@ -77,6 +82,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"JSON: {escape(str(json_file))}", highlight=False)
         if plot_file is not None:
             console.print(f"plot: {escape(str(plot_file))}", highlight=False)
+        if html_file is not None:
+            console.print(f"HTML: {escape(str(html_file))}", highlight=False)
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """Learning-curve figures (matplotlib, no pyplot state): the overall curve with its fit, and per class.
 
-``plot_curve(result)`` returns PNG bytes (for the HTML report); ``save_plot(result, path)`` writes
-PNG or SVG by the file's suffix.
+``plot_curve(result)`` returns PNG bytes, ``render_plot(result, "svg")`` SVG bytes (for the HTML
+reports); ``save_plot(result, path)`` writes PNG or SVG by the file's suffix.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def _figure(result: CurveResult) -> Figure:
     return fig
 
 
-def _render(result: CurveResult, fmt: str) -> bytes:
+def render_plot(result: CurveResult, fmt: str) -> bytes:
+    """The curve as ``png`` or ``svg`` bytes."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -75,7 +76,7 @@ def _render(result: CurveResult, fmt: str) -> bytes:
 
 def plot_curve(result: CurveResult) -> bytes:
     """The curve as PNG bytes."""
-    return _render(result, "png")
+    return render_plot(result, "png")
 
 
 def save_plot(result: CurveResult, path: Path | str) -> Path:
@@ -83,5 +84,5 @@ def save_plot(result: CurveResult, path: Path | str) -> Path:
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise DatasetError("the plot file must end in .png or .svg", path=path)
-    atomic_write_bytes(path, _render(result, fmt))
+    atomic_write_bytes(path, render_plot(result, fmt))
     return path

@@ -13,6 +13,7 @@ TRAINERS: dict[str, tuple[Task, str]] = {
     "features": ("classify", "logistic regression on texture features and a bag of ORB words (CPU, seconds)"),
     "cnn": ("classify", "a small CNN trained from scratch (PyTorch; GPU when present)"),
     "anomaly-knn": ("anomaly", "PatchCore-like nearest-neighbour distance of local patch features to good images"),
+    "anomaly-global": ("anomaly", "nearest-neighbour distance of whole-image texture features to good images"),
     "anomaly-template": ("anomaly", "golden template with a per-pixel Gaussian (aligned images only)"),
 }
 DEFAULT_TRAINER: dict[str, str] = {"classify": "features", "anomaly": "anomaly-knn"}
@@ -42,9 +43,9 @@ def make_trainer(task: Task, name: str | None, command: str | None, config: Curv
 
         return CnnClassifier(side=config.cnn_side, epochs=config.cnn_epochs, min_steps=config.cnn_min_steps,
                              threads=config.cnn_threads)
-    from keepsight.curves.trainers.anomaly import PatchKnnAnomaly, TemplateAnomaly
+    from keepsight.curves.trainers.anomaly import GlobalKnnAnomaly, PatchKnnAnomaly, TemplateAnomaly
 
-    return PatchKnnAnomaly() if name == "anomaly-knn" else TemplateAnomaly()
+    return {"anomaly-knn": PatchKnnAnomaly, "anomaly-global": GlobalKnnAnomaly, "anomaly-template": TemplateAnomaly}[name]()
 
 
 __all__ = ["DEFAULT_TRAINER", "TRAINERS", "Evaluation", "ExternalTrainer", "PredictingTrainer", "Trainer",

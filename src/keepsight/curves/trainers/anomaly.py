@@ -8,6 +8,11 @@
   wherever they are). Limits: hand-made patch features, not a pretrained network's, so subtle
   defects that change neither brightness nor texture go unseen; defects smaller than a cell at
   the decode size are blurred away.
+* ``anomaly-global``: image-level nearest neighbour: each image is the feature classifier's
+  texture vector (gray histogram, LBP, gradient orientations and energy, describe statistics),
+  standardised on the good training images; the score is the distance to the nearest good
+  image. Sees global changes (uneven brightness, texture), not a small local defect on an
+  otherwise normal image.
 * ``anomaly-template``: a golden template with a per-pixel Gaussian: images resized to
   ``side`` x ``side``, per-pixel mean and standard deviation of the good images; the score is
   the largest smoothed z-score. Only meaningful for **aligned** images (fixed camera, fixed
@@ -22,11 +27,14 @@ from typing import Any
 import cv2
 import faiss
 import numpy as np
+from sklearn.neighbors import NearestNeighbors
 
 from keepsight.curves.items import CurveItem, Task
 from keepsight.curves.trainers.base import PredictingTrainer, Progress
-from keepsight.curves.trainers.features import decode_gray, patch_features
+from keepsight.curves.trainers.classify import describe_items
+from keepsight.curves.trainers.features import decode_gray, patch_features, texture_features
 from keepsight.dataset import Dataset
+from keepsight.descriptors import load_stats
 from keepsight.errors import DatasetError, ImageError
 
 
@@ -68,6 +76,41 @@ class PatchKnnAnomaly(PredictingTrainer):
         nearest = np.sqrt(np.maximum(distances[:, 0], 0.0))
         bounds = np.cumsum([0] + [len(p) for p in patches])
         return [float(nearest[start:end].max()) for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+class GlobalKnnAnomaly(PredictingTrainer):
+    name = "anomaly-global"
+    task: Task = "anomaly"
+
+    def __init__(self, *, side: int = 256, neighbours: int = 1) -> None:
+        self.side, self.neighbours = side, neighbours
+        self.vectors: dict[str, np.ndarray] = {}
+        self.model: NearestNeighbors | None = None
+        self.mean = self.scale = np.zeros(0, np.float32)
+
+    def params(self) -> dict[str, Any]:
+        return {"version": 1, "side": self.side, "neighbours": self.neighbours}
+
+    def prepare(self, ds: Dataset, items: Sequence[CurveItem], progress: Progress | None = None) -> None:
+        describe_items(ds, items, progress)
+        stats = load_stats(ds.engine)
+        digests = list(dict.fromkeys(i.digest for i in items))
+        for n, digest in enumerate(digests, 1):
+            self.vectors[digest] = texture_features(decode_gray(ds.blobs.get(digest), self.side), stats.get(digest, {}))
+            if progress:
+                progress(n, len(digests))
+
+    def fit(self, train: Sequence[CurveItem], *, seed: int) -> None:
+        x = np.stack([self.vectors[i.digest] for i in train])
+        self.mean, self.scale = x.mean(0), x.std(0) + 1e-6
+        self.model = NearestNeighbors(n_neighbors=min(self.neighbours, len(x))).fit((x - self.mean) / self.scale)
+
+    def predict(self, items: Sequence[CurveItem]) -> list[float]:
+        if self.model is None:
+            raise DatasetError("the anomaly model is not trained")
+        x = np.stack([self.vectors[i.digest] for i in items])
+        distances, _ = self.model.kneighbors((x - self.mean) / self.scale)
+        return [float(d) for d in distances.mean(axis=1)]
 
 
 class TemplateAnomaly(PredictingTrainer):
