@@ -13,6 +13,7 @@ from sqlalchemy import delete
 
 from keepsight.dataset import Dataset
 from keepsight.descriptors import DescriptorStore, describe_bytes, describe_dataset, hamming64, load_stats
+from keepsight.descriptors.compute import jpeg_header
 from keepsight.descriptors.store import descriptor_stats
 from keepsight.ingest.importer import import_path
 from tests.similarity import synth
@@ -143,3 +144,20 @@ def test_keypoints_come_strongest_first_so_a_prefix_is_the_best_subset() -> None
     kps = orb.detect(_CLAHE.apply(synth.scene(6)), None)
     strongest = max(kps, key=lambda k: k.response)
     assert np.allclose(d.keypoints[0, :2], strongest.pt, atol=1e-3)
+
+
+@pytest.mark.parametrize(("mode", "progressive"), [("L", False), ("RGB", False), ("RGB", True), ("CMYK", False)])
+def test_jpeg_header_agrees_with_pil(mode: str, progressive: bool) -> None:
+    """The describe stage reads JPEG frame headers itself; it must agree with PIL, or step aside (None)."""
+    buf = io.BytesIO()
+    Image.new(mode, (123, 45)).save(buf, format="JPEG", progressive=progressive)
+    data = buf.getvalue()
+    expected = ((123, 45), mode) if mode in ("L", "RGB") else None
+    assert jpeg_header(data) == expected
+    assert jpeg_header(data[:30]) is None  # cut before the frame header
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, format="PNG")
+    assert jpeg_header(png.getvalue()) is None
+    if expected is not None:
+        desc = describe_bytes("x", data)
+        assert (desc.width, desc.height, desc.mode) == (123, 45, mode)

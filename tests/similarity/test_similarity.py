@@ -117,6 +117,10 @@ def test_region_match_finds_a_defect_reframed_in_another_capture(tmp_path: Path)
         import_path(ds, src / "annotations.json", format="coco")
         without = find_similar(ds, regions=False)
         result = find_similar(ds)
+        again = find_similar(ds)  # incremental: region verifications come from the cache
+    assert result.stats["regions"]["verified_new"] > 0
+    assert again.stats["regions"] == {"verified_new": 0, "cached": result.stats["regions"]["verified_new"], "vectors_new": 0}
+    assert [(p.a, p.b, p.reason, p.strength) for p in again.pairs] == [(p.a, p.b, p.reason, p.strength) for p in result.pairs]
     assert not without.groups  # the image-level evidence alone does not link them
     region = [p for p in result.pairs if p.reason == "region"]
     assert len(region) == 1 and {Path(region[0].path_a).name, Path(region[0].path_b).name} == {"a.png", "b.png"}

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from keepsight.descriptors.compute import Description, describe_bytes
-from keepsight.similarity.verify import Verification, VerifyParams, verify
+from keepsight.similarity.verify import Verification, VerifyParams, region_keypoints, verify, verify_regions
 from tests.similarity import synth
 
 
@@ -62,3 +62,21 @@ def test_unrelated_images_stop_at_the_quick_test() -> None:
     noise = rng.integers(0, 256, (360, 480), dtype=np.uint8)
     v = _verify(_describe(synth.scene(3)), _describe(noise))
     assert not v.ok and v.overlap == 0 and v.inliers < VerifyParams().quick_min_inliers
+
+
+def test_verify_regions_picks_the_region_that_is_in_the_other_image() -> None:
+    """A patch of scene 1 (turned by 90 degrees) pasted into scene 2: of two regions of scene 1, only
+    the pasted one is found; a region elsewhere in scene 1 is not."""
+    a = synth.scene(1)
+    x, y, w, h = 170, 130, 60, 50
+    patch = synth.rotate(a[y - 25 : y + h + 25, x - 25 : x + w + 25], 90)
+    b = synth.scene(2)
+    b[20 : 20 + patch.shape[0], 30 : 30 + patch.shape[1]] = patch
+    da, db = _describe(a), _describe(b)
+    elsewhere = region_keypoints(da.keypoints, (20.0, 250.0, 80.0, 300.0))
+    pasted = region_keypoints(da.keypoints, (float(x), float(y), float(x + w), float(y + h)))
+    params = VerifyParams(min_inliers=10, inlier_share=0.0, min_coverage=0.0)
+    r, v = verify_regions(da.keypoints, da.descriptors, [elsewhere, pasted], db.keypoints, db.descriptors, params=params)
+    assert r == 1 and v.ok and v.inliers >= 10
+    r, v = verify_regions(da.keypoints, da.descriptors, [elsewhere], db.keypoints, db.descriptors, params=params)
+    assert r == -1 or not v.ok

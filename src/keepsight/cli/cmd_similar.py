@@ -12,7 +12,9 @@ def register(app: typer.Typer) -> None:
     @app.command("similar")
     def similar(
         image: Path = typer.Argument(None, help="List what this one image matches (default: all pairs and groups)."),
-        k: int = typer.Option(8, help="Candidates per image from the nearest-neighbour search."),
+        k: int | None = typer.Option(
+            None, help="Candidates per image from the nearest-neighbour search (default: the library's, 16)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print pairs and groups (or matches) as JSON."),
     ) -> None:
         """Exact and near duplicates, verified geometrically, and the object groups they form."""
@@ -23,7 +25,7 @@ def register(app: typer.Typer) -> None:
             if image is not None:
                 if not image.is_file():
                     raise DatasetError("image file not found", path=image)
-                matches = similar_to(ds, image, k=k)
+                matches = similar_to(ds, image) if k is None else similar_to(ds, image, k=k)
                 ds.close()
                 if as_json:
                     print_json([m.__dict__ for m in matches])
@@ -34,7 +36,10 @@ def register(app: typer.Typer) -> None:
                     out.print("no match")
                 return
             with progress_bar("describing") as progress:
-                result = find_similar(ds, k=k, progress=progress)
+                if k is None:
+                    result = find_similar(ds, progress=progress)
+                else:
+                    result = find_similar(ds, k=k, progress=progress)
             ds.close()
         if as_json:
             print_json(result.as_dict())

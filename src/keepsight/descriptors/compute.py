@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -29,8 +30,12 @@ MAX_KEYPOINTS = 800
 ORB_LEVELS = 4
 ORB_SCALE_FACTOR = 1.2
 ORB_FAST_THRESHOLD = 5
+# FAST is tried at this threshold first: on textured images its strongest 800 corners are the same
+# (98-100 % measured on the four shared datasets) at 25-50 % less ORB time; images that give fewer
+# than 90 % of the keypoints (low texture) are detected again at ORB_FAST_THRESHOLD.
+ORB_FAST_THRESHOLD_FIRST = 10
 THUMB_SIDE = 128
-DESCRIBE_VERSION = 2  # bump when the computation changes: old .npz files are then recomputed
+DESCRIBE_VERSION = 4  # bump when the computation changes: old .npz files are then recomputed
 
 Image.MAX_IMAGE_PIXELS = None  # the importer already refused decompression bombs
 
@@ -77,22 +82,61 @@ def decode_reduced(data: bytes, work_side: int = WORK_SIDE) -> tuple[np.ndarray,
 
 def _decode_at_most(data: bytes, work_side: int) -> tuple[np.ndarray, str, tuple[int, int]]:
     """Pixels (gray or RGB) at the strongest JPEG DCT reduction that keeps the long side near ``work_side``."""
-    try:
-        im = Image.open(io.BytesIO(data))  # the header only: size, mode, format
-        size, mode, fmt = im.size, im.mode, im.format
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"cannot decode image: {exc}") from None
-    arr = None
-    if fmt == "JPEG" and mode in ("L", "RGB"):
+    arr, mode, size, bgr = _decode_native(data, work_side)
+    return (cv2.cvtColor(arr, cv2.COLOR_BGR2RGB) if bgr else arr), mode, size
+
+
+def _decode_native(data: bytes, work_side: int) -> tuple[np.ndarray, str, tuple[int, int], bool]:
+    """As ``_decode_at_most``, colour left in the decoder's channel order: (pixels, mode, size, is BGR)."""
+    header = jpeg_header(data)  # reading the frame header ourselves is ~10x cheaper than Image.open
+    if header is not None:
+        size, mode = header
         factor = 1
         while factor < 8 and max(size) / (factor * 2) >= work_side * MIN_WORK_SHARE:
             factor *= 2
         arr = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED[(mode, factor)])
-        if arr is not None and arr.ndim == 3:
-            arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
-    if arr is None:
-        arr = _decode_pil(im)
-    return arr, mode, size
+        if arr is not None and arr.shape[:2] == ((size[1] + factor - 1) // factor, (size[0] + factor - 1) // factor):
+            return arr, mode, size, arr.ndim == 3
+    try:
+        im = Image.open(io.BytesIO(data))  # the header only: size, mode, format
+        size, mode = im.size, im.mode
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"cannot decode image: {exc}") from None
+    return _decode_pil(im), mode, size, False
+
+
+# JPEG start-of-frame markers (baseline, extended, progressive, lossless, arithmetic; not DHT/JPG/DAC)
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def jpeg_header(data: bytes) -> tuple[tuple[int, int], str] | None:
+    """((width, height), "L" or "RGB") from a JPEG's frame header; None for anything else (PIL decides then)."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # no length
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in _SOF:
+            if i + 10 > n:
+                return None
+            height = int.from_bytes(data[i + 5 : i + 7], "big")
+            width = int.from_bytes(data[i + 7 : i + 9], "big")
+            components = data[i + 9]
+            mode = {1: "L", 3: "RGB"}.get(components)
+            return ((width, height), mode) if mode and width and height else None
+        if marker == 0xDA or length < 2:  # scan data before any frame header
+            return None
+        i += 2 + length
+    return None
 
 
 def _fit(arr: np.ndarray, side: int) -> np.ndarray:
@@ -150,7 +194,8 @@ def noise_sigma(gray: np.ndarray) -> float:
     h, w = gray.shape
     if h < 3 or w < 3:
         return 0.0
-    resp = cv2.filter2D(gray, cv2.CV_32F, _NOISE_KERNEL)[1:-1, 1:-1]
+    # 16-bit integer output is exact here (|response| <= 16 * 255) and cheaper than float32
+    resp = cv2.filter2D(gray, cv2.CV_16S, _NOISE_KERNEL)[1:-1, 1:-1]
     return float(cv2.norm(resp, cv2.NORM_L1) * math.sqrt(math.pi / 2) / (6.0 * (w - 2) * (h - 2)))
 
 
@@ -207,21 +252,33 @@ def hamming64(a: int, b: int) -> int:
 _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
+_ORBS = threading.local()  # one detector per thread and setting: made once, never shared across threads
+
+
+def _orb(max_keypoints: int, fast_threshold: int) -> cv2.ORB:
+    cache: dict[tuple[int, int], cv2.ORB] = _ORBS.__dict__.setdefault("by_setting", {})
+    key = (max_keypoints, fast_threshold)
+    if key not in cache:
+        cache[key] = cv2.ORB_create(  # type: ignore[attr-defined]  # missing from OpenCV 5 stubs
+            nfeatures=max_keypoints,
+            scaleFactor=ORB_SCALE_FACTOR,
+            nlevels=ORB_LEVELS,
+            edgeThreshold=15,
+            patchSize=31,
+            fastThreshold=fast_threshold,
+        )
+    return cache[key]
+
+
 def local_features(gray: np.ndarray, scale: float, max_keypoints: int = MAX_KEYPOINTS) -> tuple[np.ndarray, np.ndarray]:
     """ORB keypoints (rotation invariant) on a contrast-equalised image, so relit captures still match.
 
     Sorted by corner response, strongest first: a prefix is the best subset (verification's quick test).
     """
     eq = _CLAHE.apply(gray)
-    orb = cv2.ORB_create(  # type: ignore[attr-defined]  # missing from OpenCV 5 stubs
-        nfeatures=max_keypoints,
-        scaleFactor=ORB_SCALE_FACTOR,
-        nlevels=ORB_LEVELS,
-        edgeThreshold=15,
-        patchSize=31,
-        fastThreshold=ORB_FAST_THRESHOLD,
-    )
-    kps, des = orb.detectAndCompute(eq, None)
+    kps, des = _orb(max_keypoints, ORB_FAST_THRESHOLD_FIRST).detectAndCompute(eq, None)
+    if len(kps) < 0.9 * max_keypoints:
+        kps, des = _orb(max_keypoints, ORB_FAST_THRESHOLD).detectAndCompute(eq, None)
     if des is None or not kps:
         return np.zeros((0, 4), np.float32), np.zeros((0, 32), np.uint8)
     xy = cv2.KeyPoint_convert(kps)  # type: ignore[attr-defined]  # missing from OpenCV 5 stubs
@@ -241,21 +298,37 @@ def thumbnail(pixels: np.ndarray, side: int = THUMB_SIDE) -> bytes:
     return buf.tobytes() if ok else b""
 
 
-COLOUR_SIDE = 256  # colour statistics and the thumbnail come from a copy this small
+COLOUR_SIDE = 256  # colour statistics, the hashes and the thumbnail come from a copy about this small
+
+
+def _shrink_by_integer(arr: np.ndarray, side: int) -> np.ndarray:
+    """Shrink by the largest whole factor that keeps the long side at least ``side`` (or as it is).
+
+    A whole factor takes OpenCV's fast pixel-area path: about 5x cheaper than an arbitrary ratio,
+    and the copy only feeds 32 px hashes, colour statistics and a 128 px thumbnail.
+    """
+    factor = max(1, max(arr.shape[:2]) // side)
+    if factor == 1:
+        return arr
+    h, w = arr.shape[0] // factor, arr.shape[1] // factor
+    return cv2.resize(arr[: h * factor, : w * factor], (w, h), interpolation=cv2.INTER_AREA)
 
 
 def describe_bytes(
     digest: str, data: bytes, *, work_side: int = WORK_SIDE, max_keypoints: int = MAX_KEYPOINTS
 ) -> Description:
-    decoded, mode, (width, height) = _decode_at_most(data, work_side)
+    decoded, mode, (width, height), bgr = _decode_native(data, work_side)
     if decoded.ndim == 3:  # shrink the gray copy, not three channels; colour is only needed small
-        gray = _fit(cv2.cvtColor(decoded, cv2.COLOR_RGB2GRAY), work_side)
-        small = _fit(decoded, COLOUR_SIDE)
+        gray = _fit(cv2.cvtColor(decoded, cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY), work_side)
+        small = _shrink_by_integer(decoded, COLOUR_SIDE)
+        if bgr:  # only the small copy is turned to RGB
+            small = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        small_gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     else:
         gray = _fit(decoded, work_side)
-        small = gray
+        small = small_gray = _shrink_by_integer(gray, COLOUR_SIDE)
     scale = gray.shape[1] / width
-    plain, dihedral = perceptual_hashes(gray)
+    plain, dihedral = perceptual_hashes(small_gray)
     keypoints, descriptors = local_features(gray, scale, max_keypoints)
     stats = image_stats(gray, gray)
     stats["colourfulness"] = colourfulness(small) if small.ndim == 3 else 0.0

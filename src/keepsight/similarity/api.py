@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Callable
@@ -11,23 +12,32 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from keepsight.dataset import Dataset
-from keepsight.descriptors.compute import Description, describe_bytes
+from keepsight.descriptors.compute import DESCRIBE_VERSION, Description, describe_bytes
 from keepsight.descriptors.describe import Progress, describe_digests
 from keepsight.descriptors.store import DescriptorStore, load_stats
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.geometry import REGION_KINDS
 from keepsight.similarity.graph import Group, Pair, build_graph, groups_of, metadata_pairs, save_groups
 from keepsight.similarity.index import GlobalIndex, similarity_dir, vlad_index
-from keepsight.similarity.verify import VERIFY_VERSION, Verification, VerifyParams, region_keypoints, verify
+from keepsight.similarity.verify import (
+    VERIFY_VERSION,
+    Verification,
+    VerifyParams,
+    region_keypoints,
+    verify,
+    verify_regions,
+)
 from keepsight.storage.blobs import atomic_write_bytes, digest_bytes
 
 GlobalBackendLike = Any  # descriptors.backends.OnnxBackend | TorchScriptBackend (imported lazily)
 METADATA_KEYS = ("part_serial", "object_id")
 DEFAULT_PARAMS = VerifyParams()
-REGION_PARAMS = VerifyParams(min_inliers=10, inlier_share=0.0, min_coverage=0.0)
+REGION_PARAMS = VerifyParams(min_inliers=16, inlier_share=0.0, min_coverage=0.0)
 
 
 @dataclass
@@ -80,6 +90,20 @@ def find_similar(
     ``backend`` (``descriptors.backends.load_backend(path)``): a user model for the candidate
     search instead of VLAD (regions are still looked up with VLAD).
     """
+    with threadpool_limits(limits=1):  # small matrices: BLAS / OpenMP threads only spin on a loaded machine
+        return _find_similar(ds, k, params, regions, metadata_keys, progress, workers, backend)
+
+
+def _find_similar(
+    ds: Dataset,
+    k: int,
+    params: VerifyParams,
+    regions: bool,
+    metadata_keys: tuple[str, ...],
+    progress: Progress | None,
+    workers: int | None,
+    backend: GlobalBackendLike | None,
+) -> SimilarityResult:
     clock = _StageClock()
     rows = list(ds.samples_with_annotations()) if regions else [(s, []) for s in ds.samples()]
     samples = [s for s, _ in rows]
@@ -115,12 +139,25 @@ def find_similar(
             pair = _evidence_pair(rep[da], rep[db], v, (dhashes[da], dhashes[db]), (keypoints[da], keypoints[db]), params)
             if pair is not None:
                 pairs.append(pair)
-    if regions:
-        confirmed = {p for p, v in results.items() if v.ok}
-        pairs += _region_pairs(rows, index, cache.get, k, confirmed, rep)
-    clock.lap("regions")
     meta = {s.id: s.metadata for s in samples}
     pairs += metadata_pairs(paths, meta, metadata_keys)
+    region_stats: dict[str, int] = {}
+    if regions:
+        graph = build_graph([s.id for s in samples], pairs, meta, metadata_keys)
+        component = {sid: n for n, ids in enumerate(nx.connected_components(graph)) for sid in ids}
+
+        def joined(da: str, db: str) -> bool:
+            return component[rep[da].id] == component[rep[db].id]
+
+        region_cache = _RegionCache(ds.root)
+        pairs += _region_pairs(rows, index, cache.get, k, joined, rep, region_cache)
+        region_cache.save()
+        region_stats = {
+            "verified_new": region_cache.new,
+            "cached": region_cache.hits,
+            "vectors_new": region_cache.vectors_new,
+        }
+    clock.lap("regions")
     graph = build_graph([s.id for s in samples], pairs, meta, metadata_keys)
     kept = [data["pair"] for _, _, data in graph.edges(data=True)]
     kept.sort(key=lambda p: (p.a, p.b))
@@ -134,6 +171,7 @@ def find_similar(
         "describe_failed": report.failed,
         "candidates": len(candidates),
         "verified_new": verified.new,
+        "regions": region_stats,
         "seconds_describe": round(clock.laps["describe"][0], 3),
         "seconds_total": round(sum(w for w, _ in clock.laps.values()), 3),
         # wall and CPU seconds of this process per stage (describe workers' CPU is not in it)
@@ -244,58 +282,177 @@ def params_from_tag(tag: str) -> VerifyParams:
     return VerifyParams(**raw)
 
 
+REGION_VERSION = 2  # bump when what a cached region verification means changes
+REGION_BATCH = 256  # regions encoded (VLAD, 16,384 floats each) and searched at a time
+
+
 def _region_pairs(
     rows: list[tuple[Sample, list[Annotation]]],
     index: GlobalIndex,
     load: Callable[[str], Description],
     k: int,
-    confirmed: set[tuple[str, str]],
+    joined: Callable[[str, str], bool],
     rep: dict[str, Sample],
+    cache: _RegionCache,
 ) -> list[Pair]:
-    """Each annotated region (with context) looked up in the index and verified against whole images."""
-    out: dict[tuple[str, str], Pair] = {}
+    """Annotated regions (with context) of each image found in other whole images.
+
+    Each region is looked up in the index; an image's candidates are the union of its regions'
+    neighbours, best-ranked first, at most ``k`` of them, leaving out images already in its group
+    (``joined``: the region could only repeat what the whole-image evidence says). Each (image,
+    candidate) pair is verified once for all the image's regions (one match search, one fit per
+    region) and cached by digest pair and the regions' boxes, so a later run verifies only new pairs.
+    """
+    work: list[tuple[Sample, list[Annotation], list[np.ndarray], str]] = []
     for sample, anns in rows:
         if rep.get(sample.blob) is not sample:
             continue
+        kept, sets = [], []
         desc = load(sample.blob)
         for ann in anns:
-            if ann.kind not in REGION_KINDS:
-                continue
-            bounds = ann.geometry.bounds()
+            bounds = ann.geometry.bounds() if ann.kind in REGION_KINDS else None
             if bounds is None:
                 continue
             idx = region_keypoints(desc.keypoints, bounds)
-            if len(idx) < REGION_PARAMS.min_inliers:
+            if len(idx) >= REGION_PARAMS.min_inliers:
+                kept.append(ann)
+                sets.append(idx)
+        if kept:
+            rounded = [[round(v, 1) for v in a.geometry.bounds() or ()] for a in kept]
+            work.append((sample, kept, sets, digest_bytes(json.dumps(rounded).encode())[:16]))
+    # candidates: every region's neighbours, ranked by their best position over the image's regions
+    ranked: dict[str, dict[str, int]] = {}
+    queries = [(s.blob, idx, f"{s.blob}>{boxes}>{r}") for s, _, sets, boxes in work for r, idx in enumerate(sets)]
+    for start in range(0, len(queries), REGION_BATCH):
+        chunk = queries[start : start + REGION_BATCH]
+        vectors = cache.vectors(index, chunk, load)
+        _, nn = index.search(vectors, k + 1)
+        for (d, _, _), neighbours in zip(chunk, nn, strict=True):
+            best = ranked.setdefault(d, {})
+            for pos, j in enumerate(neighbours):
+                if j >= 0:
+                    other = index.digests[j]
+                    best[other] = min(pos, best.get(other, pos))
+    out: dict[tuple[str, str], Pair] = {}
+    for sample, anns, sets, boxes in work:
+        d = sample.blob
+        by_rank = sorted(ranked.get(d, {}).items(), key=lambda item: (item[1], item[0]))
+        others = [o for o, _ in by_rank if o != d and o in rep and not joined(d, o)][:k]
+        mine: Description | None = None
+        for other in others:
+            key = _key(d, other)
+            if key in out:
                 continue
-            kp, des = desc.keypoints[idx], desc.descriptors[idx]
-            _, nn = index.search(index.encode([des]), k + 1)
-            for j in nn[0]:
-                if j < 0 or index.digests[j] == sample.blob or index.digests[j] not in rep:
-                    continue
-                other = index.digests[j]
-                key = _key(sample.blob, other)
-                if key in confirmed or key in out:
-                    continue
+            found = cache.get(d, other, boxes)
+            if found is None:
+                mine = mine or load(d)
                 od = load(other)
-                v = verify(kp, des, od.keypoints, od.descriptors, params=REGION_PARAMS, pixel=1.0 / desc.scale)
-                if v.ok:
-                    a, b = sorted((sample, rep[other]), key=lambda s: s.id)
-                    out[key] = Pair(
-                        a.id,
-                        b.id,
-                        a.path,
-                        b.path,
-                        "region",
-                        float(v.inliers),
-                        {**v.evidence(), "region_of": sample.id, "annotation": ann.uid, "label": ann.label},
-                    )
+                r, v = verify_regions(
+                    mine.keypoints,
+                    mine.descriptors,
+                    sets,
+                    od.keypoints,
+                    od.descriptors,
+                    params=REGION_PARAMS,
+                    pixel=1.0 / mine.scale,
+                )
+                found = cache.put(d, other, boxes, r if v.ok else -1, v)
+            r, evidence = found
+            if r < 0:
+                continue
+            ann = anns[r]
+            a, b = sorted((sample, rep[other]), key=lambda s: s.id)
+            evidence = {**evidence, "region_of": sample.id, "annotation": ann.uid, "label": ann.label}
+            out[key] = Pair(a.id, b.id, a.path, b.path, "region", float(evidence["inliers"]), evidence)
     return list(out.values())
+
+
+class _RegionCache:
+    """Region verifications by (image, other image, the image's region boxes), kept on disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = similarity_dir(root) / "regions.json"
+        self.tag = json.dumps([DESCRIBE_VERSION, VERIFY_VERSION, REGION_VERSION, asdict(REGION_PARAMS)], sort_keys=True)
+        self.known: dict[str, Any] = {}
+        self.used: dict[str, Any] = {}
+        self.new = 0
+        self.hits = 0
+        self.fingerprint = ""
+        self.vector_of: dict[str, np.ndarray] = {}
+        self.vectors_used: dict[str, np.ndarray] = {}
+        self.vectors_new = 0
+        if self.path.exists():
+            body = json.loads(self.path.read_text(encoding="utf-8"))
+            if body.get("tag") == self.tag:
+                self.known = body["pairs"]
+
+    def get(self, digest: str, other: str, boxes: str) -> tuple[int, dict[str, Any]] | None:
+        key = f"{digest}>{other}>{boxes}"
+        if key not in self.known:
+            return None
+        self.hits += 1
+        self.used[key] = value = self.known[key]
+        return (-1, {}) if value is None else (int(value[0]), dict(value[1]))
+
+    def put(self, digest: str, other: str, boxes: str, region: int, v: Verification) -> tuple[int, dict[str, Any]]:
+        key = f"{digest}>{other}>{boxes}"
+        evidence = dict[str, Any](v.evidence())
+        self.known[key] = self.used[key] = None if region < 0 else [region, evidence]
+        self.new += 1
+        return region, evidence
+
+    def vectors(
+        self, index: GlobalIndex, regions: list[tuple[str, np.ndarray, str]], load: Callable[[str], Description]
+    ) -> np.ndarray:
+        """Global vectors of regions ((digest, keypoint indices, key) each): VLAD + projection, reused
+        while the codebook and projection stay the same."""
+        self._load_vectors(index)
+        keys = [key for _, _, key in regions]
+        missing = [i for i, key in enumerate(keys) if key not in self.vector_of]
+        if missing:
+            fresh = index.encode([load(regions[i][0]).descriptors[regions[i][1]] for i in missing])
+            for i, v in zip(missing, fresh, strict=True):
+                self.vector_of[keys[i]] = v
+            self.vectors_new += len(missing)
+        for key in keys:
+            self.vectors_used[key] = self.vector_of[key]
+        return np.stack([self.vector_of[key] for key in keys]).astype(np.float32)
+
+    def _load_vectors(self, index: GlobalIndex) -> None:
+        if self.fingerprint:
+            return
+        parts = [str(DESCRIBE_VERSION).encode(), index.require_codebook().tobytes()]
+        if index.projection is not None:
+            parts += [index.projection.mean.tobytes(), index.projection.components.tobytes()]
+        self.fingerprint = digest_bytes(b"".join(parts))
+        path = self.path.with_name("region-vectors.npz")
+        if path.exists():
+            with np.load(path) as z:
+                if str(z["fingerprint"]) == self.fingerprint:
+                    self.vector_of = dict(zip(z["keys"].tolist(), z["vectors"], strict=True))
+
+    def save(self) -> None:
+        """Only the entries this run used: pairs of removed images or changed boxes drop out."""
+        if self.new or len(self.used) != len(self.known):
+            body = {"tag": self.tag, "pairs": self.used}
+            atomic_write_bytes(self.path, json.dumps(body).encode("utf-8"))
+        if self.vectors_new or len(self.vectors_used) != len(self.vector_of):
+            keys = list(self.vectors_used)
+            vectors = np.stack([self.vectors_used[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+            buf = io.BytesIO()
+            np.savez(buf, fingerprint=np.array(self.fingerprint), keys=np.array(keys), vectors=vectors)
+            atomic_write_bytes(self.path.with_name("region-vectors.npz"), buf.getvalue())
 
 
 def similar_to(
     ds: Dataset, image: Path | str | bytes, *, k: int = 16, params: VerifyParams = DEFAULT_PARAMS
 ) -> list[Match]:
     """What one image (a file or its bytes, in the dataset or not) matches, strongest first."""
+    with threadpool_limits(limits=1):
+        return _similar_to(ds, image, k, params)
+
+
+def _similar_to(ds: Dataset, image: Path | str | bytes, k: int, params: VerifyParams) -> list[Match]:
     data = image if isinstance(image, bytes) else Path(image).read_bytes()
     digest = digest_bytes(data)
     query = describe_bytes(digest, data)

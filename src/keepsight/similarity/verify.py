@@ -27,7 +27,7 @@ import cv2
 import faiss
 import numpy as np
 
-VERIFY_VERSION = 2
+VERIFY_VERSION = 3  # 3: region matching needs 16 inliers (was 10), one search per image pair
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,57 @@ def verify(
         and coverage >= params.min_coverage
     )
     return Verification(len(qi), inliers, scale, angle, ok, coverage, overlap, needed)
+
+
+def verify_regions(
+    kp_a: np.ndarray,
+    des_a: np.ndarray,
+    regions: list[np.ndarray],
+    kp_b: np.ndarray,
+    des_b: np.ndarray | faiss.IndexBinary,
+    *,
+    params: VerifyParams,
+    pixel: float = 1.0,
+) -> tuple[int, Verification]:
+    """The best of several regions of image A (keypoint index arrays) found in the whole of image B.
+
+    One ratio-test search of all the regions' keypoints against B; each region is then fitted on
+    its own matches (the same test as ``verify`` of that region alone, without the quick test and
+    without coverage; ``inlier_share`` applies to the region's keypoint count: a region found
+    again has most of its keypoints in the other image, a look-alike structure only a few).
+    Returns (position of the best region, its verification); (-1, a failed one) when none has
+    ``min_inliers`` matches.
+    """
+    union = np.unique(np.concatenate(regions)) if regions else np.zeros(0, np.int64)
+    best: tuple[int, Verification] = (-1, _NONE)
+    if len(union) < params.min_inliers:
+        return best
+    qi, ti = ratio_matches(des_a[union], des_b, params.ratio)
+    if len(qi) < params.min_inliers:
+        return best
+    qi = union[qi]
+    member = np.zeros(len(des_a), bool)
+    for r, idx in enumerate(regions):
+        member[:] = False
+        member[idx] = True
+        inside = member[qi]
+        if int(inside.sum()) < params.min_inliers:
+            continue
+        rq, rt = _consistent(kp_a, kp_b, qi[inside], ti[inside], params)
+        if len(rq) < params.min_inliers:
+            continue
+        fit = _fit(kp_a[rq, :2], kp_b[rt, :2], params, pixel)
+        if fit is None:
+            continue
+        model, tight = fit
+        inliers = int(tight.sum())
+        scale, angle = _scale_angle(model)
+        needed = max(params.min_inliers, math.ceil(params.inlier_share * len(idx)))
+        ok = inliers >= needed and params.scale_range[0] <= scale <= params.scale_range[1]
+        v = Verification(len(rq), inliers, scale, angle, ok, 1.0, len(idx), needed)
+        if (v.ok, v.inliers) > (best[1].ok, best[1].inliers):
+            best = (r, v)
+    return best
 
 
 def _inside(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -1,8 +1,8 @@
 """The same-object engine's groups for ``--group auto``, computed once per dataset state.
 
-``find_similar`` is incremental but still searches and verifies every annotated region on each
-call; a split, a repair and a re-split of an unchanged dataset need the same groups, so they
-are kept in ``.keepsight/splits/similarity-groups.json`` under a fingerprint of everything the
+``find_similar`` is incremental (descriptions, verified pairs and region verifications are
+cached), but it still loads every description and searches the index on each call; a split, a
+repair and a re-split of an unchanged dataset need the same groups, so they are kept in ``.keepsight/splits/similarity-groups.json`` under a fingerprint of everything the
 engine reads (samples and their bytes, the metadata keys it links on, the live region
 annotations, and the engine's versions). Any change to those inputs recomputes them.
 """
