@@ -48,6 +48,9 @@ def test_folder_is_imported_beside_and_reports_are_written(tmp_path: Path, monke
     [finding] = report["findings"]
     assert finding["check"] == "split.exact_leak" and sorted(finding["paths"]) == ["a.png", "b.png"]
     assert [c["check"] for c in report["summary"]["checks"]] == ["split.exact_leak", "labels.unknown_class"]
+    assert all(c["seconds"] >= 0 and c["cpu_seconds"] >= 0 for c in report["summary"]["checks"])
+    assert report["summary"]["seconds"] > 0 and report["summary"]["cpu_seconds"] > 0
+    assert "cpu" in result.output and "total" in result.output  # the terminal table shows both times
     html = (tmp_path / "out.html").read_text()
     assert 'id="check-split.exact_leak"' in html and "data:image/jpeg;base64," in html
     assert "Audit FAILED" in result.output and "a.png" in result.output  # the terminal names the files

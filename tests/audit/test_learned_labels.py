@@ -148,3 +148,20 @@ def test_region_features_fall_back_to_decoding_sparse_regions(clean: Dataset) ->
     assert stored.features.shape == decoded.features.shape and list(stored.columns) == list(BLOCKS)
     words = decoded.select("words")
     assert np.all(np.isfinite(decoded.features)) and np.allclose((words**2).sum(axis=1), 1.0)
+
+
+def test_region_features_decode_each_image_once_per_audit(clean: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """suspect_class and class_modes both ask for region features: the second ask decodes and loads nothing."""
+    ctx = AuditContext(clean, workers=1)
+    decoded: list[int] = []
+    loaded: list[str] = []
+    image, description = ctx.image, ctx.description
+    monkeypatch.setattr(ctx, "image", lambda sample, **kw: decoded.append(sample.id) or image(sample, **kw))
+    monkeypatch.setattr(ctx, "description", lambda digest: loaded.append(digest) or description(digest))
+    first = region_features(ctx, min_keypoints=10_000)
+    assert sorted(decoded) == sorted({r.sample.id for r in first.regions}) and len(loaded) == len(set(loaded)) == 60
+    decoded.clear()
+    loaded.clear()
+    again = region_features(ctx, min_keypoints=10_000)
+    assert decoded == [] and loaded == []
+    assert np.array_equal(first.features, again.features)

@@ -81,3 +81,44 @@ def test_a_check_that_crashes_is_reported_failed_and_the_others_still_run(tmp_pa
         broken, leak = run_checks(AuditContext(ds), [Broken(), ExactLeak()])
         assert broken.status == "failed" and "ZeroDivisionError: planted bug" in (broken.reason or "")
         assert leak.status == "ok" and len(leak.findings) == 1
+
+
+def test_each_check_has_its_own_wall_and_cpu_time_and_shared_stages_are_timed_apart(tmp_path: Path) -> None:
+    import time
+
+    from keepsight.audit.runner import run_checks, summarize
+    from keepsight.checks.base import Check
+    from keepsight.checks.context import AuditContext
+
+    class Busy(Check):
+        id = "test.busy"
+        title = "burns CPU, then reads the describe stage's statistics"
+
+        def run(self, ctx):  # type: ignore[no-untyped-def]
+            end = time.process_time() + 0.3
+            while time.process_time() < end:
+                pass
+            assert ctx.stats  # the first check to ask pays for the describe stage
+            return self.result([])
+
+    class Idle(Check):
+        id = "test.idle"
+        title = "reads the statistics again (already there) and sleeps"
+
+        def run(self, ctx):  # type: ignore[no-untyped-def]
+            assert ctx.stats
+            time.sleep(0.2)
+            return self.result([])
+
+    with _leaky(tmp_path) as ds:
+        ctx = AuditContext(ds, workers=1)
+        busy, idle = run_checks(ctx, [Busy(), Idle()])
+        summary = summarize(ctx, [busy, idle], wall=1.0, cpu=0.5)
+    describe = summary["stages"]["describe"]
+    assert describe["first_used_by"] == "test.busy" and describe["wall"] > 0 and describe["cpu"] > 0
+    assert busy.stage_seconds == pytest.approx(describe["wall"], abs=1e-3) and idle.stage_seconds == 0
+    assert busy.cpu_seconds >= 0.25 and busy.seconds >= 0.25  # its own burn, without the describe stage
+    assert idle.seconds >= 0.19 and idle.cpu_seconds < 0.15  # a sleep costs wall time, not CPU
+    rows = {row["check"]: row for row in summary["checks"]}
+    assert rows["test.busy"]["cpu_seconds"] >= 0.25 and rows["test.idle"]["stage_seconds"] == 0
+    assert summary["seconds"] == 1.0 and summary["cpu_seconds"] == 0.5

@@ -12,11 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 from sqlalchemy import select
+from threadpoolctl import threadpool_limits
 
 from keepsight import __version__
 from keepsight.audit.config import AuditConfig, FailOn
 from keepsight.checks.base import SEVERITIES, SEVERITY_RANK, Check, CheckResult, Finding, Skip
-from keepsight.checks.context import AuditContext, StageProgress
+from keepsight.checks.context import AuditContext, StageProgress, cpu_seconds
 from keepsight.checks.registry import check_ids, get_check
 from keepsight.dataset import Dataset
 from keepsight.errors import DatasetError, KeepsightError
@@ -90,9 +91,13 @@ def run_checks(ctx: AuditContext, checks: list[Check], progress: CheckProgress |
     for i, check in enumerate(checks):
         if progress:
             progress(i, len(checks), check.id)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        s0, sc0 = ctx.stage_wall(), ctx.stage_cpu()
+        ctx.current_check = check.id
         try:
-            result = check.run(ctx)
+            # the checks' matrices are small: BLAS / OpenMP threads would only spin against each other
+            with threadpool_limits(limits=1):
+                result = check.run(ctx)
         except Skip as skip:
             result = CheckResult(check.id, check.title, status="skipped", reason=skip.reason)
         except KeepsightError as exc:
@@ -101,14 +106,21 @@ def run_checks(ctx: AuditContext, checks: list[Check], progress: CheckProgress |
         except Exception as exc:  # noqa: BLE001 - one broken check must not take the whole audit down
             result = CheckResult(check.id, check.title, status="failed",
                                  reason=f"internal error in the check: {type(exc).__name__}: {exc}")
-        result.seconds = time.perf_counter() - t0
+        finally:
+            ctx.current_check = None
+        # a check's own time: the shared stages it happened to wait for are reported as stages
+        waited = ctx.stage_wall() - s0
+        result.seconds = max(0.0, time.perf_counter() - t0 - waited)
+        result.cpu_seconds = max(0.0, cpu_seconds() - c0 - (ctx.stage_cpu() - sc0))
+        result.stage_seconds = waited
         results.append(result)
     if progress:
         progress(len(checks), len(checks), "")
     return results
 
 
-def summarize(ctx: AuditContext, results: list[CheckResult]) -> dict[str, Any]:
+def summarize(ctx: AuditContext, results: list[CheckResult], *, wall: float | None = None,
+              cpu: float | None = None) -> dict[str, Any]:
     counts = dict.fromkeys(SEVERITIES, 0)
     for r in results:
         for sev, n in r.counts().items():
@@ -123,6 +135,10 @@ def summarize(ctx: AuditContext, results: list[CheckResult]) -> dict[str, Any]:
         "samples": len(ctx.samples),
         "findings": counts,
         "checks": [r.as_dict() for r in results],
+        # the shared stages (describe once, the same-object engine) timed apart from the checks that wait for them
+        "stages": {name: record.as_dict() for name, record in ctx.stage_times.items()},
+        "seconds": None if wall is None else round(wall, 3),
+        "cpu_seconds": None if cpu is None else round(cpu, 3),
         "samples_per_split": per_split,
         "annotations_per_class_and_split": per_class,
         "keepsight_version": __version__,
@@ -170,6 +186,7 @@ def run_audit(
     """Audit ``ds``: every enabled check (or ``only`` those), sharing one context; saved as a run."""
     config = config or ds.config.audit
     checks = build_checks(config, only=only, skip=skip)
+    wall, cpu = time.perf_counter(), cpu_seconds()
     ctx = AuditContext(ds, stage_progress=stage_progress, workers=workers)
     run = None
     if save:
@@ -181,7 +198,7 @@ def run_audit(
         if run is not None:
             finish_run(ds, run, {"error": "interrupted"}, status="failed")
         raise
-    report = AuditReport(results, summarize(ctx, results), run)
+    report = AuditReport(results, summarize(ctx, results, wall=time.perf_counter() - wall, cpu=cpu_seconds() - cpu), run)
     if run is not None:
         report.summary["run"] = run.id
         _save(run, report)

@@ -53,7 +53,9 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)  # one row: counts and rates a report tabulates
     reason: str | None = None  # why it was skipped or failed
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall seconds of the check itself (shared stages it waited for are not in it)
+    cpu_seconds: float = 0.0  # CPU seconds of the check itself, all threads and worker processes
+    stage_seconds: float = 0.0  # wall seconds of shared stages (describe, same-object engine) first run for it
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(SEVERITIES, 0)
@@ -64,7 +66,8 @@ class CheckResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "check": self.check, "title": self.title, "status": self.status, "reason": self.reason,
-            "seconds": round(self.seconds, 3), "counts": self.counts(), "summary": self.summary,
+            "seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3),
+            "stage_seconds": round(self.stage_seconds, 3), "counts": self.counts(), "summary": self.summary,
         }
 
 

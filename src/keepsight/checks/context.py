@@ -4,7 +4,11 @@ the same-object graph. Expensive inputs are computed once, on first use, and sha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import resource
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -25,6 +29,29 @@ from keepsight.storage.catalog import queries
 StageProgress = Callable[[str], Progress | None]  # stage name -> progress callback (or None)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all threads) and of its finished child processes
+    (the describe stage's worker pool)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass
+class StageTime:
+    """Wall and CPU seconds of one shared stage, and the check that first asked for it (and so waited for it)."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    first_used_by: str | None = None
+    detail: dict[str, Any] | None = None  # the stage's own breakdown, when it reports one
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"wall": round(self.wall, 3), "cpu": round(self.cpu, 3), "first_used_by": self.first_used_by}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
 class AuditContext:
     """Everything a check may read. Build it with :meth:`from_dataset`; properties load lazily."""
 
@@ -39,6 +66,34 @@ class AuditContext:
         self.samples: list[Sample] = [s for s, _ in rows]
         self.annotations: dict[int, list[Annotation]] = {s.id: anns for s, anns in rows}
         self.by_id: dict[int, Sample] = {s.id: s for s in self.samples}
+        self.current_check: str | None = None  # set by the runner, so a stage knows who waited for it
+        self.stage_times: dict[str, StageTime] = {}
+        self._memo: dict[Any, Any] = {}
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[StageTime]:
+        """Time a shared stage (its own seconds: call the stages it depends on before entering)."""
+        record = self.stage_times.setdefault(name, StageTime(first_used_by=self.current_check))
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        try:
+            yield record
+        finally:
+            record.wall += time.perf_counter() - wall
+            record.cpu += cpu_seconds() - cpu
+
+    def stage_wall(self) -> float:
+        """Wall seconds spent in shared stages so far (the runner subtracts them from a check's own time)."""
+        return sum(r.wall for r in self.stage_times.values())
+
+    def stage_cpu(self) -> float:
+        return sum(r.cpu for r in self.stage_times.values())
+
+    def shared(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """A value computed once per audit and reused by every check that asks with the same key
+        (e.g. the region features of ``labels.suspect_class`` and ``labels.class_modes``)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # -- cheap views --------------------------------------------------------------------------
     def regions(self, sample_id: int) -> list[Annotation]:
@@ -61,7 +116,8 @@ class AuditContext:
     @cached_property
     def describe_failed(self) -> dict[str, str]:
         """Describe every blob not described yet; digest -> reason for those that could not be decoded."""
-        report = describe_dataset(self.ds, self._stage_progress("describe"), workers=self._workers)
+        with self._stage("describe"):
+            report = describe_dataset(self.ds, self._stage_progress("describe"), workers=self._workers)
         return dict(report.failed)
 
     @cached_property
@@ -83,7 +139,10 @@ class AuditContext:
     def similarity(self) -> SimilarityResult:
         """Verified pairs (exact, near, region, hash, metadata) and object groups over all active samples."""
         _ = self.describe_failed
-        return find_similar(self.ds, progress=self._stage_progress("verify"), workers=self._workers)
+        with self._stage("similarity") as record:
+            result = find_similar(self.ds, progress=self._stage_progress("verify"), workers=self._workers)
+        record.detail = result.stats.get("stages")
+        return result
 
     @cached_property
     def group_of(self) -> dict[int, str]:

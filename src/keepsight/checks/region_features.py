@@ -34,7 +34,6 @@ import numpy as np
 
 from keepsight.checks.context import AuditContext
 from keepsight.descriptors import vlad
-from keepsight.descriptors.compute import Description
 from keepsight.model.annotation import Annotation, Sample
 
 WORDS = 32
@@ -120,22 +119,30 @@ def dense_descriptors(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.nd
     return des if des is not None else np.zeros((0, 32), np.uint8)
 
 
-def _bag(descriptors: np.ndarray, codebook: np.ndarray) -> np.ndarray:
-    hist = np.zeros(len(codebook), np.float64)
-    if len(descriptors):
-        x = vlad.unpack(descriptors)
-        assign = np.argmin((codebook * codebook).sum(1)[None, :] - 2.0 * x @ codebook.T, axis=1)
-        hist = np.bincount(assign, minlength=len(codebook)).astype(np.float64)
-        hist = np.sqrt(hist / hist.sum())
-    return hist
+def _bags(sets: list[np.ndarray], codebook: np.ndarray, chunk: int = 16_384) -> np.ndarray:
+    """(len(sets), k) Hellinger-normalised word counts: every descriptor assigned to its nearest word in a few
+    large matrix products (one per ``chunk`` descriptors) rather than one small product per region."""
+    k = len(codebook)
+    hist = np.zeros((len(sets), k), np.float64)
+    owners = np.repeat(np.arange(len(sets)), [len(d) for d in sets])
+    if not len(owners):
+        return hist
+    data = np.concatenate([d for d in sets if len(d)])
+    norms = (codebook * codebook).sum(1)[None, :]
+    assign = np.empty(len(data), np.int64)
+    for start in range(0, len(data), chunk):
+        x = vlad.unpack(data[start:start + chunk])
+        assign[start:start + chunk] = np.argmin(norms - 2.0 * x @ codebook.T, axis=1)
+    hist = np.bincount(owners * k + assign, minlength=len(sets) * k).reshape(len(sets), k).astype(np.float64)
+    totals = hist.sum(axis=1, keepdims=True)
+    return np.sqrt(np.divide(hist, totals, out=np.zeros_like(hist), where=totals > 0))
 
 
-def _shade(desc: Description, box: tuple[float, float, float, float]) -> tuple[float, float]:
+def _shade(thumb: np.ndarray | None, width: int, height: int, box: tuple[float, float, float, float]) -> tuple[float, float]:
     """(region mean - image mean) / image std, and region std / image std, on the stored thumbnail."""
-    thumb = cv2.imdecode(np.frombuffer(desc.thumbnail, np.uint8), cv2.IMREAD_GRAYSCALE) if desc.thumbnail else None
     if thumb is None or thumb.size == 0:
         return 0.0, 1.0
-    sx, sy = thumb.shape[1] / desc.width, thumb.shape[0] / desc.height
+    sx, sy = thumb.shape[1] / width, thumb.shape[0] / height
     x1, y1 = int(box[0] * sx), int(box[1] * sy)
     x2, y2 = max(x1 + 1, int(math.ceil(box[2] * sx))), max(y1 + 1, int(math.ceil(box[3] * sy)))
     crop = thumb[y1:y2, x1:x2].astype(np.float64)
@@ -145,57 +152,99 @@ def _shade(desc: Description, box: tuple[float, float, float, float]) -> tuple[f
     return (float(crop.mean()) - float(thumb.mean())) / spread, float(crop.std()) / spread
 
 
+@dataclass
+class _Stored:
+    """What one region takes from its image's stored description (computed once per audit, then reused)."""
+
+    box: tuple[int, int, int, int]  # the grown box, in image pixels
+    descriptors: np.ndarray  # the stored ORB descriptors inside the grown box
+    fixed: np.ndarray  # the size, shape, keypoints, shade and image blocks (everything but the words)
+
+
+_RegionKey = tuple[int, str | None, tuple[float, float, float, float]]
+
+
+def _key(r: Region) -> _RegionKey:
+    return (r.sample.id, r.annotation.uid, r.box)
+
+
+def _stored_parts(ctx: AuditContext, regions: list[Region]) -> dict[_RegionKey, _Stored]:
+    """Per region, its stored-keypoint part; each image's description is loaded once per audit, shared by
+    every check that asks (``labels.suspect_class`` and ``labels.class_modes``), and not kept afterwards."""
+    cache: dict[_RegionKey, _Stored] = ctx.shared("region_features.stored", dict)
+    by_sample: dict[int, list[Region]] = {}
+    for r in regions:
+        if _key(r) not in cache:
+            by_sample.setdefault(r.sample.id, []).append(r)
+    for todo in by_sample.values():
+        sample = todo[0].sample
+        desc = ctx.description(sample.blob)
+        stats = ctx.stats.get(sample.blob, {})
+        image = [float(stats.get(k) or 0.0) if k != "sharpness" else math.log1p(float(stats.get(k) or 0.0))
+                 for k in _STATS]
+        thumb = cv2.imdecode(np.frombuffer(desc.thumbnail, np.uint8), cv2.IMREAD_GRAYSCALE) if desc.thumbnail else None
+        for r in todo:
+            box = grown(r.box, desc.width, desc.height)
+            chosen = inside(desc.keypoints, box) if len(desc.keypoints) else np.zeros(0, np.int64)
+            picked = desc.descriptors[chosen] if len(chosen) else np.zeros((0, 32), np.uint8)
+            x1, y1, x2, y2 = r.box
+            w, h = x2 - x1, y2 - y1
+            n_kp = len(picked)
+            kp_sizes = desc.keypoints[chosen, 2] if n_kp else np.zeros(0)
+            fixed = np.array([
+                0.5 * math.log(w * h), (w * h) / float(desc.width * desc.height),
+                math.log(w / h),
+                math.log1p(n_kp), n_kp / max(1.0, (box[2] - box[0]) * (box[3] - box[1])) * 1000.0,
+                float(np.log(kp_sizes).mean()) if len(kp_sizes) else 0.0,
+                *_shade(thumb, desc.width, desc.height, r.box),
+                *image,
+            ], dtype=np.float64)
+            cache[_key(r)] = _Stored(box, picked, fixed)
+    return cache
+
+
+def _dense_parts(ctx: AuditContext, regions: list[Region], boxes: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
+    """Dense ORB descriptors of ``regions``: each image decoded at most once per audit (results are shared)."""
+    cache: dict[_RegionKey, np.ndarray] = ctx.shared("region_features.dense", dict)
+    need: dict[int, list[int]] = {}
+    for i, r in enumerate(regions):
+        if _key(r) not in cache:
+            need.setdefault(r.sample.id, []).append(i)
+    for sid, idx in need.items():
+        gray = ctx.image(ctx.by_id[sid], grayscale=True)
+        for i in idx:
+            cache[_key(regions[i])] = dense_descriptors(gray, boxes[i])
+    return [cache[_key(r)] for r in regions]
+
+
 def region_features(ctx: AuditContext, regions: list[Region] | None = None, *, words: int = WORDS,
                     min_keypoints: int = MIN_KEYPOINTS, decode_fallback: bool = True, seed: int = 0) -> RegionTable:
-    """The feature table of ``regions`` (default: every region of the dataset)."""
+    """The feature table of ``regions`` (default: every region of the dataset). Computed once per audit for
+    the same regions and settings: a second check asking for it gets the same table."""
     regions = collect_regions(ctx) if regions is None else regions
     failed = ctx.describe_failed  # images that cannot be described cannot be decoded either
     regions = [r for r in regions if r.sample.blob not in failed]
-    by_sample: dict[int, list[int]] = {}
-    for i, r in enumerate(regions):
-        by_sample.setdefault(r.sample.id, []).append(i)
-    descs: dict[str, Description] = {}
-    picked: list[np.ndarray] = [np.zeros((0, 32), np.uint8)] * len(regions)
-    boxes: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * len(regions)
-    for idx in by_sample.values():
-        sample = regions[idx[0]].sample
-        if sample.blob not in descs:
-            descs[sample.blob] = ctx.description(sample.blob)
-        desc = descs[sample.blob]
-        for i in idx:
-            boxes[i] = grown(regions[i].box, desc.width, desc.height)
-            picked[i] = desc.descriptors[inside(desc.keypoints, boxes[i])] if len(desc.keypoints) else picked[i]
-    sparse = [i for i in range(len(regions)) if len(picked[i]) < min_keypoints]
-    dense: dict[int, np.ndarray] = {}
-    if decode_fallback and sparse:
-        need: dict[int, list[int]] = {}
-        for i in sparse:
-            need.setdefault(regions[i].sample.id, []).append(i)
-        for sid, idx in need.items():
-            gray = ctx.image(ctx.by_id[sid], grayscale=True)
-            for i in idx:
-                dense[i] = dense_descriptors(gray, boxes[i])
-    stored_sets = [picked[i] for i in range(len(regions)) if i not in dense and len(picked[i])]
+    key = ("region_features.table", tuple(_key(r) for r in regions), words, min_keypoints, decode_fallback, seed)
+    table: RegionTable = ctx.shared(key, lambda: _table(ctx, regions, words, min_keypoints, decode_fallback, seed))
+    return table
+
+
+def _table(ctx: AuditContext, regions: list[Region], words: int, min_keypoints: int, decode_fallback: bool,
+           seed: int) -> RegionTable:
+    stored = _stored_parts(ctx, regions)
+    parts = [stored[_key(r)] for r in regions]
+    sparse = [i for i, part in enumerate(parts) if len(part.descriptors) < min_keypoints] if decode_fallback else []
+    # grouped by image in first-seen order, as the codebook's training sets are ordered
+    first_seen: dict[int, int] = {}
+    for i in sparse:
+        first_seen.setdefault(regions[i].sample.id, len(first_seen))
+    sparse.sort(key=lambda i: (first_seen[regions[i].sample.id], i))
+    dense = dict(zip(sparse, _dense_parts(ctx, [regions[i] for i in sparse], [parts[i].box for i in sparse]),
+                     strict=True))
+    stored_sets = [part.descriptors for i, part in enumerate(parts) if i not in dense and len(part.descriptors)]
     codebook = vlad.train_codebook(stored_sets + list(dense.values()), k=words, seed=seed)
-    rows = []
-    for i, r in enumerate(regions):
-        desc = descs[r.sample.blob]
-        x1, y1, x2, y2 = r.box
-        w, h = x2 - x1, y2 - y1
-        gx1, gy1, gx2, gy2 = boxes[i]
-        n_kp = len(picked[i])
-        kp_sizes = desc.keypoints[inside(desc.keypoints, boxes[i]), 2] if n_kp else np.zeros(0)
-        stats = ctx.stats.get(r.sample.blob, {})
-        shade = _shade(desc, r.box)
-        rows.append(np.concatenate([
-            [0.5 * math.log(w * h), (w * h) / float(desc.width * desc.height)],
-            [math.log(w / h)],
-            [math.log1p(n_kp), n_kp / max(1.0, (gx2 - gx1) * (gy2 - gy1)) * 1000.0,
-             float(np.log(kp_sizes).mean()) if len(kp_sizes) else 0.0],
-            list(shade),
-            [float(stats.get(k) or 0.0) if k != "sharpness" else math.log1p(float(stats.get(k) or 0.0)) for k in _STATS],
-            _bag(dense.get(i, picked[i]), codebook),
-        ]))
+    bags = _bags([dense.get(i, part.descriptors) for i, part in enumerate(parts)], codebook)
+    rows = [np.concatenate([part.fixed, bags[i]]) for i, part in enumerate(parts)]
     sizes = {"size": 2, "shape": 1, "keypoints": 3, "shade": 2, "image": len(_STATS), "words": words}
     columns, start = {}, 0
     for name in BLOCKS:

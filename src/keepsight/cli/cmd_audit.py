@@ -80,6 +80,7 @@ def register(app: typer.Typer) -> None:
 
 
 _STAGES = {"describe": "describing images", "verify": "matching images"}
+_STAGE_NAMES = {"describe": "describe images", "similarity": "same-object engine"}
 
 
 @contextmanager
@@ -122,8 +123,11 @@ def _print_summary(report, show: int) -> None:  # type: ignore[no-untyped-def]
     table = Table(title=f"audit of {report.summary['samples']} images", title_justify="left")
     table.add_column("check", no_wrap=True)
     table.add_column("result", no_wrap=True)
-    for col in ("errors", "warnings", "info", "time"):
+    for col in ("errors", "warnings", "info", "time", "cpu"):
         table.add_column(col, justify="right", no_wrap=True)
+    for name, stage in report.summary.get("stages", {}).items():  # shared stages, timed apart from the checks
+        table.add_row(f"[dim]stage: {escape(_STAGE_NAMES.get(name, name))}[/]", "", "", "", "",
+                      f"{stage['wall']:.1f} s", f"{stage['cpu']:.1f} s")
     for r in report.results:
         c = r.counts()
         worst = next((s for s in ("error", "warning", "info") if c[s]), None)
@@ -134,7 +138,10 @@ def _print_summary(report, show: int) -> None:  # type: ignore[no-untyped-def]
         else:
             status = f"[{_STYLE[worst]}]{worst}[/]" if worst else "[green]clean[/]"
         table.add_row(r.check, status, str(c["error"] or ""), str(c["warning"] or ""), str(c["info"] or ""),
-                      f"{r.seconds:.1f} s")
+                      f"{r.seconds:.1f} s", f"{r.cpu_seconds:.1f} s")
+    if report.summary.get("seconds") is not None:
+        table.add_row("[bold]total[/]", "", "", "", "", f"{report.summary['seconds']:.1f} s",
+                      f"{report.summary['cpu_seconds']:.1f} s")
     out.print(table)
     for r in report.results:  # why a check did not run: one line each, under the table
         if r.status != "ok":
