@@ -21,6 +21,7 @@ from keepsight.checks.image._pixel_scan import analyse_bytes
 from keepsight.checks.image._retouch_find import find_retouching
 from keepsight.checks.image.markings import markings_analysis
 from keepsight.dataset import Dataset
+from keepsight.demo import make_demo
 from keepsight.ingest.importer import import_path
 from tests.audit.build import dataset_from
 from tests.audit.plant_edits import Box, clone_stamp, draw_mark, heal, overlaps
@@ -73,6 +74,27 @@ def test_clone_stamp_on_texture_names_source_and_target(seed: int) -> None:
     source = tuple(edit.details["source"])  # type: ignore[arg-type]
     assert any(overlaps(r.box, edit.box) and r.source and overlaps(r.source, source) for r in found) or any(
         overlaps(r.box, source) and r.source and overlaps(r.source, edit.box) for r in found)
+
+
+def soft_texture(seed: int, size: tuple[int, int] = (240, 320)) -> np.ndarray:
+    """A faint, smooth surface (contrast of a few gray levels, little noise), like a magnetic tile."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.GaussianBlur(rng.normal(0, 1, size).astype(np.float32), (0, 0), 6)
+    return np.clip(128 + 6 * coarse / coarse.std() + rng.normal(0, 1.5, size), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("quality", [85, 90])
+def test_jpeg_saved_clone_on_faint_texture_is_found(seed: int, quality: int) -> None:
+    # re-quantisation leaves the copy 1-2 gray levels from its source, about what faint texture
+    # changes over a few pixels: the straight-edge rule must compare, not demand a fixed margin
+    def jpeg(image: np.ndarray) -> np.ndarray:
+        return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_UNCHANGED)
+
+    edited, edit = clone_stamp(soft_texture(10 + seed), np.random.default_rng(seed))
+    found = [r for r in find_retouching(jpeg(edited)) if r.kind == "clone"]
+    assert _found([r.box for r in found], [edit.box, tuple(edit.details["source"])]), (edit, found)  # type: ignore[list-item]
+    assert find_retouching(jpeg(soft_texture(10 + seed))) == []
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -145,6 +167,21 @@ def test_a_highlight_every_capture_shows_is_scene_not_retouching(shared_data: Pa
         [dataset] = run_audit(ds, only=["image.retouched"], save=False, workers=1).results
     assert single.findings  # image by image, the smooth highlight of this spot looks painted in
     assert dataset.findings == [] and dataset.summary["scene_candidates"] >= 4
+
+
+def test_demo_plates_are_not_retouched_and_only_the_circled_one_is_marked(tmp_path: Path) -> None:
+    """The demo's plates are drawn: flat holes, constant-gray machining lines and scratches on
+    noise. Two holes of one gray level, or a straight scratch, must not read as a copied patch."""
+    make_demo(tmp_path / "demo", n_images=24)
+    ds = Dataset.init(tmp_path / "ds")
+    with ds:
+        import_path(ds, tmp_path / "demo", format="manifest")
+        report = run_audit(ds, only=["image.markings", "image.retouched"], save=False, workers=1)
+    by_check = {r.check: r for r in report.results}
+    retouched = by_check["image.retouched"]
+    assert retouched.summary["images_scanned"] == 25  # 26 images, one a byte-identical copy (one blob)
+    assert retouched.findings == [], [(f.paths, f.evidence) for f in retouched.findings]
+    assert [f.paths[0] for f in by_check["image.markings"].findings] == ["images/plate_009.png"]
 
 
 # Known misses on one planted example each (strict: the test fails once they are found, so the

@@ -8,9 +8,12 @@ content usually lacks, so a stroke must look drawn in *every* respect to score h
 * its colour is **constant** along it (one hue; or the pen's white or black);
 * for gray pens, its edges are **sharp**, it is not a straight single line (grinding streaks and
   scratches are; arrows have heads, text has height, rings and boxes have diameter), it is not a
-  cloud of specks, and the pen's value is **rare in the rest of the image**. On images made of
-  pure black and white (binarised scans such as PCB images) a white or black stroke is the
-  image's own content: gray pens are not looked for there at all (``_markings_strokes.is_binary``).
+  cloud of specks, the pen's value is **rare in the rest of the image**, and it neither runs
+  across the whole image nor hugs a border (streaks and tile edges do; marks are drawn inside).
+  On images made of pure black and white (binarised scans such as PCB images) a white or black
+  stroke is the image's own content; there a gray pen is found only where it breaks the layout's
+  Manhattan geometry: long chains of edges away from 0, 45 and 90 degrees along thin strokes
+  (``_markings_strokes.binary_curves``: drawn rings, arrows at an angle).
 
 Shapes are named for the report: a hole filling its bounding box is a ``box``, a rounder hole a
 ``circle``, several small parts in a row ``text``, anything else a ``line`` (arrows included).
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from keepsight.checks.image._markings_strokes import Stroke, find_strokes
+from keepsight.checks.image._markings_strokes import Curve, Stroke, find_strokes
 
 HUE_NAMES = ((10, "red"), (22, "orange"), (35, "yellow"), (80, "green"), (100, "cyan"), (130, "blue"),
              (165, "magenta"), (181, "red"))
@@ -75,6 +78,22 @@ def stroke_score(stroke: Stroke, short_side: int) -> float:
     return score * (1.0 - _ramp(stroke.extreme_share, 0.15, 0.3))
 
 
+def curve_score(curve: Curve, short_side: int) -> float:
+    """How much a group of non-Manhattan chains on a binarised image looks drawn, in [0, 1]: one long
+    chain (an arrow's shaft, a ring's flat arc) or many (a ring). On 100 untouched DeepPCB scans
+    (640 px, seed 3) the longest chain was at most 33 px and a group's total at most 59 px; on
+    another 300 (seed 19) single chains of real content (component leads, silkscreen letters, a
+    scratch) reached 51-72 px, and groups of 80-180 px in all (pad outlines, lettering, a fiducial
+    ring) spanned at most 94 px. Many chains count only over a group spanning 15% of the short
+    side (a drawn ring's diameter is at least 16%). A drawn rectangle scores by its corners
+    found: 3 of 4 give 0.75, a bracket (2) 0.5."""
+    if curve.corners:
+        return curve.corners / 4.0
+    unit = short_side / 640.0
+    ring = max(curve.box[2] - curve.box[0], curve.box[3] - curve.box[1]) >= 0.15 * short_side
+    return max(_ramp(curve.longest, 52.0 * unit, 64.0 * unit), ring * _ramp(curve.total, 60.0 * unit, 90.0 * unit))
+
+
 def _merge(markings: list[Marking]) -> list[Marking]:
     """One marking per place: boxes that overlap (a yellow pen is also near-white) become one."""
     out: list[Marking] = []
@@ -91,18 +110,45 @@ def _merge(markings: list[Marking]) -> list[Marking]:
     return out
 
 
+def across_factor(box: tuple[int, int, int, int], shape: tuple[int, int]) -> float:
+    """1, or 0 for a white or black stroke that is the image's own streak: one running across the
+    whole image (a scratch, a grinding line: 90% of its height or width), or one hugging a border
+    (a tile's edge: touching it and at most 8% of the image deep). Marks are drawn inside the image."""
+    x1, y1, x2, y2 = box
+    h, w = shape
+    if (y2 - y1) >= 0.9 * h or (x2 - x1) >= 0.9 * w:
+        return 0.0
+    near = 2
+    if (x1 <= near or x2 >= w - near) and (x2 - x1) <= 0.08 * w and (y2 - y1) >= 2 * (x2 - x1):
+        return 0.0
+    if (y1 <= near or y2 >= h - near) and (y2 - y1) <= 0.08 * h and (x2 - x1) >= 2 * (y2 - y1):
+        return 0.0
+    return 1.0
+
+
 def find_markings(image: np.ndarray, *, min_score: float = 0.5) -> list[Marking]:
     """The drawn marks on one image (gray HxW or BGR HxWx3 uint8), best first."""
-    strokes, scale = find_strokes(image)
+    strokes, scale, curves = find_strokes(image)
     short = round(min(image.shape[:2]) * scale)
     found: list[Marking] = []
     for s in strokes:
         score = stroke_score(s, short)
+        if s.source != "hue":
+            score *= across_factor(s.box, (round(image.shape[0] * scale), round(image.shape[1] * scale)))
         if score < min_score:
             continue
         box = tuple(int(round(v / scale)) for v in s.box)
         found.append(Marking(box=box, kind=kind_of(s), colour=colour_name(s), score=round(score, 3), measures={  # type: ignore[arg-type]
             "width": round(s.width / scale, 1), "length": round(s.length / scale, 1), "contrast": round(s.contrast, 1),
             "constancy": round(s.constancy, 3), "sharpness": round(s.sharpness, 3), "parts": s.parts,
+        }))
+    for c in curves:
+        score = curve_score(c, short)
+        if score < min_score:
+            continue
+        box = tuple(int(round(v / scale)) for v in c.box)
+        found.append(Marking(box=box, kind="box" if c.corners else "circle" if c.chains >= 3 else "line", colour=c.source,  # type: ignore[arg-type]
+                             score=round(score, 3), measures={
+            "longest_chain": round(c.longest / scale, 1), "chains_length": round(c.total / scale, 1), "chains": c.chains, "corners": c.corners,
         }))
     return _merge(found)

@@ -6,7 +6,9 @@ in two hash tables shifted by half a step (so near-equal blocks on a step bounda
 pairs in one bucket, far enough apart, whose pixels agree within ``max_diff`` gray levels are
 *matches*. A clone-stamp leaves many matches with one common offset whose blocks form a
 connected patch; natural texture never matches at the pixel level because its noise differs.
-Left out: flat blocks (any two flat blocks match), blocks that barely change when shifted a few
+Left out: flat blocks (any two flat blocks match), blocks largely made of one exact gray level
+(two drawn holes of one gray level match along their outlines whatever the noise around them;
+not applied to binarised scans, which are nothing else), blocks that barely change when shifted a few
 pixels (straight edges and bands), offsets on the JPEG grid (repeated content matches exactly
 there), and blocks that match at several offsets (periodic structures such as rows of PCB pads
 repeat; a pasted patch has one source).
@@ -79,16 +81,19 @@ def block_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return feats, std, np.stack([ys, xs], axis=1), projection.ravel()
 
 
-def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs of rows with equal keys: rows sorted by (key, ``order_key``), each paired with the next
-    ``lags`` rows of its bucket. Small buckets give all their pairs; in bigger ones a block meets the
-    blocks whose pixels project closest to its own. Buckets over ``max_bucket`` rows are a pattern
-    the image repeats everywhere (a straight edge along its length), not a copy: they are skipped."""
-    mixed = (keys.astype(np.int64) * _MIX[: keys.shape[1]]).sum(axis=1)  # one int64 per row (wraps: a hash)
-    _, inverse, counts = np.unique(mixed, return_inverse=True, return_counts=True)
-    rows = np.flatnonzero(counts[inverse.ravel()] <= max_bucket)
-    order = rows[np.lexsort((order_key[rows], mixed[rows]))]
-    groups = mixed[order]
+def _bucket_pairs(keys: np.ndarray, by_projection: np.ndarray, lags: int, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs of rows with equal keys: rows sorted by (key, projection), each paired with the next
+    ``lags`` rows of its bucket (``by_projection``: the row indices sorted by the projection, so one
+    stable sort by key gives that order). Small buckets give all their pairs; in bigger ones a block
+    meets the blocks whose pixels project closest to its own. Buckets over ``max_bucket`` rows are a
+    pattern the image repeats everywhere (a straight edge along its length), not a copy: skipped."""
+    mixed = (keys.astype(np.int64) * _MIX[: keys.shape[1]]).sum(axis=1)[by_projection]  # one int64 per row (a hash)
+    by_key = np.argsort(mixed, kind="stable")
+    order, groups = by_projection[by_key], mixed[by_key]
+    starts = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
+    sizes = np.diff(np.append(starts, len(groups)))
+    small = np.repeat(sizes, sizes) <= max_bucket
+    order, groups = order[small], groups[small]
     firsts, seconds = [], []
     for lag in range(1, lags + 1):
         same = groups[lag:] == groups[:-lag]
@@ -100,7 +105,7 @@ def _bucket_pairs(keys: np.ndarray, order_key: np.ndarray, lags: int, max_bucket
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
                 max_diff: float = 4.0, diff_ratio: float = 0.7, min_shift: float = 16.0,
                 min_unique: float = 20.0, lags: int = 6, max_bucket: int = 64, shifts: tuple[float, ...] = (0.0, 0.5), jpeg_grid: bool = True, join: int = 8,
-                self_ratio: float = 1.5, self_margin: float = 1.5) -> list[Clone]:
+                self_ratio: float = 1.4, self_margin: float = 0.2, self_move: int = 4, max_flat: float = 0.25) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
     Blocks are hashed by their mean (``dc_step``) and their AC pattern normalised by the block's
@@ -123,9 +128,10 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     f = feats[textured]
     scaled = np.concatenate([f[:, :1] / dc_step, f[:, 1:] / (BLOCK * std[textured, None] * step)], axis=1)
     pairs_i, pairs_j = [], []
+    by_projection = np.argsort(projection[textured], kind="stable")
     for shift in shifts:
         keys = np.floor(scaled + shift).astype(np.int32)
-        i, j = _bucket_pairs(keys, projection[textured], lags, max_bucket)
+        i, j = _bucket_pairs(keys, by_projection, lags, max_bucket)
         pairs_i.append(textured[i])
         pairs_j.append(textured[j])
     i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
@@ -150,12 +156,23 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     diff = _mean_abs(win, i, j)
     ok = (diff <= max_diff) & (diff <= diff_ratio * np.minimum(std[i], std[j]))
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
-    # a block that barely changes when moved 2-3 pixels along the offset, across or down (a straight
-    # edge or band) matches anything along that line: such a match says nothing about copying
+    if max_flat < 1.0:
+        # a block largely made of one exact gray level (a painted hole, a clipped highlight) matches
+        # every block with the same flat part and outline: its few other pixels decide nothing, and
+        # the difference counts on those pixels only. A capture's content always has noise; only
+        # binarised scans are flat areas and edges (max_flat = 1: not applied).
+        share = flat_share(gray)
+        flat = np.maximum(share[i], share[j])
+        ok = (flat <= max_flat) & (diff <= max_diff * (1.0 - flat))
+        i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
+    # a block that barely changes when moved ``self_move`` pixels along the offset, across or down (a
+    # straight edge or band) matches anything along that line: such a match says nothing about
+    # copying. Compared with the pair's difference, not by a fixed margin: a copy re-saved as JPEG
+    # differs from its source by 1-2 gray levels, about what faint texture changes over 2-3 pixels
     self_diff = np.full(len(i), np.inf)
     length = np.hypot(delta[:, 0], delta[:, 1])
-    along = np.rint(3.0 * delta / length[:, None]).astype(np.int64)
-    for move in (along, np.array([[0, 2]]), np.array([[2, 0]])):
+    along = np.rint(self_move * delta / length[:, None]).astype(np.int64)
+    for move in (along, np.array([[0, self_move]]), np.array([[self_move, 0]])):
         moved = pos[i] + move
         inside = (moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww)
         moved_index = np.where(inside, moved[:, 0] * ww + moved[:, 1], i)
@@ -200,6 +217,14 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
         if not any(_same(clone, c) for c in found):
             found.append(clone)
     return found
+
+
+def flat_share(gray: np.ndarray) -> np.ndarray:
+    """Per block (top-left order, as ``block_features``): the share of its pixels equal to all 8 neighbours."""
+    kernel = np.ones((3, 3), np.uint8)
+    flat = (cv2.dilate(gray, kernel) == cv2.erode(gray, kernel)).astype(np.float32)
+    hh, ww = gray.shape[0] - BLOCK + 1, gray.shape[1] - BLOCK + 1
+    return cv2.boxFilter(flat, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww].ravel()
 
 
 def _mean_abs(win: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:

@@ -47,15 +47,21 @@ def smooth_score(s: SmoothIsland, *, binary: bool = False) -> float:
     not near white or black (where clipping and JPEG remove a capture's noise).
     Inside flat black-and-white content (binarised scans, whose ring is noise-free; ``binary``: the
     whole image is such a scan, where JPEG ringing along edges looks like texture): any wide smooth
-    mid-gray blob is foreign, since such images have gray only along their edges."""
+    mid-gray blob is foreign, since such images have gray only along their edges.
+    An island at the image border (a short stretch of it) must be clearly smoother than its ring
+    (local ratio under 0.15-0.2) inside texture, and does not count inside flat content."""
     if s.ring_activity >= 0.3 and not binary:
-        compact = s.radius / np.sqrt(s.area)  # 0.56 for a disc, 0.33 for a 3:1 ellipse, ~0.1 for an edge band
-        shape = _ramp(s.radius, 4.0, 5.5) * _ramp(s.area, 60, 120) * _ramp(compact, 0.2, 0.3)
+        compact = s.radius / np.sqrt(s.area)  # 0.56 for a disc, 0.33 for a 3:1 ellipse, 0.2 for 8:1, ~0.1 for an edge band
+        shape = _ramp(s.radius, 3.0, 4.0) * _ramp(s.area, 60, 120) * _ramp(compact, 0.12, 0.2)
         smooth = (1.0 - _ramp(s.local, 0.2, 0.3)) * (1.0 - _ramp(s.activity, 0.22, 0.3))
         context = _ramp(s.ring_activity, 0.4, 0.6) * _ramp(s.ring_normal, 0.4, 0.55) * (1.0 - _ramp(s.step, 1.0, 2.0))
         # near white (or black) a capture loses its noise to clipping and JPEG: specular highlights are smooth
         exposure = (1.0 - _ramp(s.level, 222.0, 232.0)) * _ramp(s.level, 23.0, 33.0)
-        return shape * smooth * context * exposure
+        # at the border the ring is cut and a smooth margin of the frame is common: demand more contrast
+        edge = 1.0 - _ramp(s.local, 0.15, 0.2) if s.at_border else 1.0
+        return shape * smooth * context * exposure * edge
+    if s.at_border:  # flat content: a smooth region at the border is background
+        return 0.0
     return _ramp(s.radius, 6.5, 7.5) * _ramp(s.area, 100, 200) * (1.0 - _ramp(s.activity, 0.12, 0.18))
 
 
@@ -64,10 +70,16 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
     of a plausible size whatever its score, so a dataset-level pass can tell scene from edit."""
     gray, factor = work_gray(image)  # the clone search wants detail: up to WORK_SIDE (1280) pixels
     found: list[Retouch] = []
-    # how many matched blocks make a copy: repeated structure matches more by chance in a bigger image
-    need = 12.0 + 18.0 * min(1.0, gray.size / 640.0**2)
-    for c in find_clones(gray, jpeg_grid=factor == 1, min_unique=need / 2):
-        score = _ramp(c.unique, need, 2 * need) * (1.0 - _ramp(c.diff, 3.5, 4.5))
+    # how many matched blocks make a copy: repeated structure matches more by chance in a bigger image,
+    # and drawn or noisy content (a straight stroke on noise) more than a binarised scan's exact edges
+    binary = is_binary(gray)
+    need = (12.0 if binary else 20.0) + 18.0 * min(1.0, gray.size / 640.0**2)
+    flat_ok = 1.0 if binary else 0.25  # binarised scans are flat areas and edges only
+    for c in find_clones(gray, jpeg_grid=factor == 1, min_unique=need / 2, max_flat=flat_ok):
+        # a copy re-saved as JPEG differs from its source by 1-2 gray levels; chance matches of similar
+        # texture differ by more: the more the matched blocks differ, the more of them make a copy
+        many = need * (1.0 + max(0.0, c.diff - 2.0))
+        score = _ramp(c.unique, many, 2 * many) * (1.0 - _ramp(c.diff, 3.5, 4.5))
         if score >= min_score:
             found.append(Retouch("clone", _scaled(c.target, factor), round(score, 3), _scaled(c.source, factor), {
                 "blocks": c.blocks, "unique_blocks": round(c.unique, 1), "mean_difference": round(c.diff, 2),

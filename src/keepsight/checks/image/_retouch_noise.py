@@ -5,8 +5,8 @@ pixels lack the sensor noise and the fine texture every real capture has. The *a
 pixel's neighbourhood is the mean absolute residual of a 3x3 median filter over a window; the
 image's reference activity is its median over unclipped pixels. An island is a connected set of
 pixels whose activity is below ``ratio`` x the reference, whose gray level is not clipped (pure
-black or white areas are legitimately noise-free) and that does not touch the image border
-(backgrounds do). It is scored against the ring of pixels a few pixels outside it: an edit is
+black or white areas are legitimately noise-free) and that touches the image border, if at all,
+along a short stretch only, being small itself (backgrounds and frames run along it). It is scored against the ring of pixels a few pixels outside it: an edit is
 an island much smoother than its own surroundings, which are themselves normally active.
 """
 
@@ -33,6 +33,7 @@ class SmoothIsland:
     ring_activity: float  # the ring's median activity / the image's reference activity
     ring_normal: float  # share of the ring with at least 0.6 x the reference activity
     reference: float  # the image's reference activity (gray levels)
+    at_border: bool = False  # touches the image border (along a short stretch: see find_smooth_islands)
 
 
 def activity_map(gray: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -41,7 +42,7 @@ def activity_map(gray: np.ndarray, window: int = WINDOW) -> np.ndarray:
 
 
 def find_smooth_islands(gray: np.ndarray, *, ratio: float = 0.3, min_area: int = 40, gap: int = 3, ring: int = 6,
-                        max_share: float = 0.2) -> list[SmoothIsland]:
+                        max_share: float = 0.2, max_edge: float = 0.3) -> list[SmoothIsland]:
     h, w = gray.shape
     if min(h, w) < 3 * WINDOW:
         return []
@@ -64,7 +65,11 @@ def find_smooth_islands(gray: np.ndarray, *, ratio: float = 0.3, min_area: int =
         if area < min_area or area > max_share * h * w:
             continue
         if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
-            continue
+            # a background or a frame runs along the border; a healed spot near it only touches it
+            contact = int((labels[0] == k).sum() + (labels[-1] == k).sum() + (labels[:, 0] == k).sum()
+                          + (labels[:, -1] == k).sum())
+            if max(bw, bh) > max_edge * min(h, w) or contact > max_edge * min(h, w) / 2:
+                continue
         x1, y1, x2, y2 = max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)
         region = (labels[y1:y2, x1:x2] == k).astype(np.uint8)
         around = (cv2.dilate(region, outer_k) > 0) & (cv2.dilate(region, inner_k) == 0)
@@ -80,6 +85,6 @@ def find_smooth_islands(gray: np.ndarray, *, ratio: float = 0.3, min_area: int =
             / max(2.0, float(gray[y1:y2, x1:x2][around].std())),
             level=float(gray[y1:y2, x1:x2][region > 0].mean()),
             ring_activity=ring_median / reference, ring_normal=float(np.mean(ring_act >= 0.6 * reference)),
-            reference=reference,
+            reference=reference, at_border=x == 0 or y == 0 or x + bw >= w or y + bh >= h,
         ))
     return found

@@ -4,7 +4,9 @@ A model trained on images carrying a red ring around every defect learns the rin
 candidate strokes (``_markings_strokes``: pure-hue pixels far more colourful than the image,
 near-white or near-black thin structures); score: every stroke's drawn-ness (``_markings_shapes``:
 thin, long, contrasting, one constant colour, sharp-edged, not a straight streak or a cloud of
-specks, not the image's own black-and-white content); threshold: ``min_score``. Each image with a
+specks; on binarised images such as PCB scans, only white or black strokes that break the
+layout's Manhattan geometry: long chains of edges at other angles, drawn rectangles); threshold:
+``min_score``. Each image with a
 marking is one finding; the evidence lists each marking's box (original pixels), shape, colour
 and score for the report to draw. Measured on real images with planted marks in
 benchmarks/bench_markings.py (see docs/checks_learned.md).
