@@ -169,17 +169,17 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     # straight edge or band) matches anything along that line: such a match says nothing about
     # copying. Compared with the pair's difference, not by a fixed margin: a copy re-saved as JPEG
     # differs from its source by 1-2 gray levels, about what faint texture changes over 2-3 pixels
-    self_diff = np.full(len(i), np.inf)
+    # A pair must pass every move (a move out of the image fails it), so each move only measures the
+    # pairs the earlier ones kept: most straight-edge pairs go at the first.
     length = np.hypot(delta[:, 0], delta[:, 1])
     along = np.rint(self_move * delta / length[:, None]).astype(np.int64)
     for move in (along, np.array([[0, self_move]]), np.array([[self_move, 0]])):
-        moved = pos[i] + move
+        moved = pos[i] + move  # the first move (along each pair's offset) runs before any filtering
         inside = (moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww)
-        moved_index = np.where(inside, moved[:, 0] * ww + moved[:, 1], i)
-        d = _mean_abs(win, i, moved_index)
-        self_diff = np.minimum(self_diff, np.where(inside, d, 0.0))
-    ok = self_diff >= self_ratio * diff + self_margin
-    i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
+        keep = np.flatnonzero(inside)
+        d = _mean_abs(win, i[keep], moved[keep, 0] * ww + moved[keep, 1])
+        keep = keep[d >= self_ratio * diff[keep] + self_margin]
+        i, j, delta, diff = i[keep], j[keep], delta[keep], diff[keep]
     # canonical offset sign: a pair and its mirror vote for the same offset
     flip = (delta[:, 0] < 0) | ((delta[:, 0] == 0) & (delta[:, 1] < 0))
     i, j = np.where(flip, j, i), np.where(flip, i, j)
@@ -191,19 +191,24 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     # patch's blocks have one partner each (its source, or its copy).
     ends = np.concatenate([i, j])
     seen = np.concatenate([delta, -delta])
-    lo = np.full((len(pos), 2), 1 << 20, np.int64)
-    hi = np.full((len(pos), 2), -(1 << 20), np.int64)
-    np.minimum.at(lo, ends, seen)
-    np.maximum.at(hi, ends, seen)
+    blocks, local = np.unique(ends, return_inverse=True)  # only the blocks in a pair, not every block
+    lo = np.full((len(blocks), 2), 1 << 20, np.int64)
+    hi = np.full((len(blocks), 2), -(1 << 20), np.int64)
+    np.minimum.at(lo, local, seen)
+    np.maximum.at(hi, local, seen)
     spread = (hi - lo).max(axis=1)
-    weight = ((spread[i] <= 2) & (spread[j] <= 2)).astype(np.float64)
+    weight = ((spread[local[: len(i)]] <= 2) & (spread[local[len(i):]] <= 2)).astype(np.float64)
     found: list[Clone] = []
-    offsets, inverse = np.unique(delta, axis=0, return_inverse=True)
+    # offsets as one integer each (row-major, so the order is np.unique(delta, axis=0)'s, ~10x faster)
+    span = int(max(gray.shape)) + 2
+    codes = (delta[:, 0] + span) * (2 * span + 1) + (delta[:, 1] + span)
+    unique_codes, inverse = np.unique(codes, return_inverse=True)
+    offsets = np.stack([unique_codes // (2 * span + 1) - span, unique_codes % (2 * span + 1) - span], axis=1)
     votes = np.bincount(inverse.ravel(), weights=weight)
     for k in np.argsort(-votes)[:_MAX_OFFSETS]:
         if votes[k] < min_unique / 3:  # neighbouring offsets (+-1 pixel) may add the rest
             break
-        sel = np.flatnonzero(np.all(np.abs(delta - offsets[k]) <= 1, axis=1))
+        sel = np.flatnonzero((np.abs(delta[:, 0] - offsets[k][0]) <= 1) & (np.abs(delta[:, 1] - offsets[k][1]) <= 1))
         patch = _largest_patch(pos[j[sel]], join)
         sel = sel[patch]
         unique = float(weight[sel].sum())
