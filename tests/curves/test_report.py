@@ -12,6 +12,7 @@ from keepsight.cli.app import app
 from keepsight.curves.report import latest_curve, render_curve_html
 from keepsight.curves.runner import compute_curve
 from keepsight.dataset import Dataset
+from keepsight.runs import list_runs
 from tests.curves import synth
 
 
@@ -72,6 +73,11 @@ def test_class_names_are_escaped_and_no_finished_run_means_no_curve(tmp_path: Pa
         assert "<i>" not in html and "t &lt;i&gt;" in html
         saved = latest_curve(ds)
         assert saved is not None and saved.run_id == result.run_id
+        newer = compute_curve(ds, use_groups=False, repeats=2)  # another fingerprint: a new run
+        assert latest_curve(ds).run_id == newer.run_id  # type: ignore[union-attr]
+        [run] = [r for r in list_runs(ds, "curve") if r.id == newer.run_id]
+        (run.folder / "curve.png").unlink()  # a run that lost its files is passed over, not an error
+        assert latest_curve(ds).run_id == result.run_id  # type: ignore[union-attr]
 
 
 def test_the_audit_report_shows_the_latest_curve(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from keepsight.descriptors.compute import Description, describe_bytes
-from keepsight.similarity.verify import Verification, VerifyParams, region_keypoints, verify, verify_regions
+from keepsight.similarity.verify import VerifyParams, region_keypoints, verify_descriptions, verify_regions
 from tests.similarity import synth
 
 
@@ -15,22 +15,10 @@ def _describe(img: np.ndarray) -> Description:
     return describe_bytes("x", synth.encode_png(img))
 
 
-def _verify(a: Description, b: Description, params: VerifyParams = VerifyParams()) -> Verification:
-    return verify(
-        a.keypoints,
-        a.descriptors,
-        b.keypoints,
-        b.descriptors,
-        params=params,
-        pixel=1.0 / a.scale,
-        sizes=((a.width, a.height), (b.width, b.height)),
-    )
-
-
 def test_a_rotated_relit_crop_is_confirmed_with_its_rotation() -> None:
     scene = synth.scene(11)
     capture = synth.relight(synth.crop(synth.rotate(scene, 37.0), 0.8, np.random.default_rng(0)), 1.2, 0.8)
-    v = _verify(_describe(scene), _describe(capture))
+    v = verify_descriptions(_describe(scene), _describe(capture))
     assert v.ok
     # cv2's rotation by +37 degrees turns the picture counter-clockwise on screen; in image
     # coordinates (y down) the transform from A to B turns by -37 degrees
@@ -42,7 +30,7 @@ def test_a_rotated_relit_crop_is_confirmed_with_its_rotation() -> None:
 
 def test_different_parts_on_one_fixture_are_rejected_though_the_fixture_matches() -> None:
     a, b = _describe(synth.scene(1)), _describe(synth.scene(2))
-    v = _verify(a, b)
+    v = verify_descriptions(a, b)
     assert not v.ok
     assert v.inliers >= v.needed  # plenty of exact inliers, all on the fixture ...
     assert v.coverage < VerifyParams().min_coverage  # ... which leaves the part's keypoints unexplained
@@ -50,17 +38,17 @@ def test_different_parts_on_one_fixture_are_rejected_though_the_fixture_matches(
 
 def test_unrotated_pairs_need_the_larger_aligned_share() -> None:
     scene = synth.scene(12)
-    v = _verify(_describe(scene), _describe(synth.shift(scene, 15, -10)))
+    v = verify_descriptions(_describe(scene), _describe(synth.shift(scene, 15, -10)))
     assert v.ok and min(v.angle, 360 - v.angle) < 1.0
     assert v.needed == max(VerifyParams().min_inliers, math.ceil(VerifyParams().aligned_share * v.overlap))
     strict = VerifyParams(aligned_share=1.0)
-    assert not _verify(_describe(scene), _describe(synth.shift(scene, 15, -10)), strict).ok
+    assert not verify_descriptions(_describe(scene), _describe(synth.shift(scene, 15, -10)), strict).ok
 
 
 def test_unrelated_images_stop_at_the_quick_test() -> None:
     rng = np.random.default_rng(7)
     noise = rng.integers(0, 256, (360, 480), dtype=np.uint8)
-    v = _verify(_describe(synth.scene(3)), _describe(noise))
+    v = verify_descriptions(_describe(synth.scene(3)), _describe(noise))
     assert not v.ok and v.overlap == 0 and v.inliers < VerifyParams().quick_min_inliers
 
 

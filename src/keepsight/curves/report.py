@@ -19,6 +19,7 @@ from markupsafe import Markup
 from keepsight import __version__
 from keepsight.curves.runner import KIND, CurveResult
 from keepsight.dataset import Dataset
+from keepsight.errors import DatasetError
 from keepsight.runs import list_runs
 from keepsight.storage.blobs import atomic_write_bytes
 
@@ -38,9 +39,9 @@ def latest_curve(ds: Dataset) -> SavedCurve | None:
         if run.status != "done":
             continue
         try:
-            body = json.loads((run.folder / "result.json").read_text(encoding="utf-8"))
+            body = run.read_json("result.json")
             png = (run.folder / "curve.png").read_bytes()
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (DatasetError, FileNotFoundError, json.JSONDecodeError):
             continue  # a run folder that lost its files: look further back rather than fail the report
         return SavedCurve(run.id, CurveResult.from_dict(body), png)
     return None

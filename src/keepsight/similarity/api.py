@@ -29,7 +29,7 @@ from keepsight.similarity.verify import (
     Verification,
     VerifyParams,
     region_keypoints,
-    verify,
+    verify_descriptions,
     verify_regions,
 )
 from keepsight.storage.blobs import atomic_write_bytes, digest_bytes
@@ -203,18 +203,6 @@ def _key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def _verify_descriptions(a: Description, b: Description, params: VerifyParams) -> Verification:
-    return verify(
-        a.keypoints,
-        a.descriptors,
-        b.keypoints,
-        b.descriptors,
-        params=params,
-        pixel=1.0 / a.scale,
-        sizes=((a.width, a.height), (b.width, b.height)),
-    )
-
-
 def _evidence_pair(
     sa: Sample,
     sb: Sample,
@@ -264,7 +252,7 @@ class _VerifiedPairs:
         if key in self.known:
             m, i, s, a, ok, cov, overlap, needed = self.known[key]
             return Verification(int(m), int(i), s, a, bool(ok), cov, int(overlap), int(needed))
-        v = _verify_descriptions(load(pair[0]), load(pair[1]), params_from_tag(self.tag))
+        v = verify_descriptions(load(pair[0]), load(pair[1]), params_from_tag(self.tag))
         self.known[key] = [v.matches, v.inliers, v.scale, v.angle, int(v.ok), v.coverage, v.overlap, v.needed]
         self.new += 1
         return v
@@ -475,7 +463,7 @@ def _similar_to(ds: Dataset, image: Path | str | bytes, k: int, params: VerifyPa
             continue
         seen.add(other)
         od = cache.get(other)
-        v = _verify_descriptions(query, od, params)
+        v = verify_descriptions(query, od, params)
         reason, strength, evidence = "near", float(v.inliers), dict[str, Any](v.evidence())
         if not v.ok:
             too_plain = min(len(query.keypoints), len(od.keypoints)) < params.min_inliers

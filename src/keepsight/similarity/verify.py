@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import faiss
 import numpy as np
+
+if TYPE_CHECKING:
+    from keepsight.descriptors.compute import Description
 
 VERIFY_VERSION = 3  # 3: region matching needs 16 inliers (was 10), one search per image pair
 
@@ -310,3 +314,16 @@ def region_keypoints(
     x, y = keypoints[:, 0], keypoints[:, 1]
     inside = (x >= x1 - pad_x) & (x <= x2 + pad_x) & (y >= y1 - pad_y) & (y <= y2 + pad_y)
     return np.flatnonzero(inside)
+
+
+def verify_descriptions(a: Description, b: Description, params: VerifyParams = VerifyParams()) -> Verification:
+    """:func:`verify` on two stored descriptions: A's work-pixel tolerance and both images' sizes."""
+    return verify(
+        a.keypoints,
+        a.descriptors,
+        b.keypoints,
+        b.descriptors,
+        params=params,
+        pixel=1.0 / a.scale,
+        sizes=((a.width, a.height), (b.width, b.height)),
+    )
