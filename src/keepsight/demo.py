@@ -106,6 +106,8 @@ def make_demo(dest: Path | str, *, n_images: int = 60, seed: int = 0) -> Path:
     shutil.copyfile(dest / f"images/plate_{copied:03d}.png", dest / f"images/plate_{copied:03d}_copy.png")
     lines.append({**lines[copied], "image": f"images/plate_{copied:03d}_copy.png", "split": "test"})
     again = cv2.imread(str(dest / f"images/plate_{recaptured:03d}.png"), cv2.IMREAD_UNCHANGED)
+    if again is None:
+        raise OSError(f"cannot read back {dest / f'images/plate_{recaptured:03d}.png'}")
     again = cv2.convertScaleAbs(cv2.rotate(again, cv2.ROTATE_90_CLOCKWISE), alpha=1.15, beta=10)
     cv2.imwrite(str(dest / f"images/plate_{recaptured:03d}_recapture.png"), again)
     lines.append({"image": f"images/plate_{recaptured:03d}_recapture.png", "split": "test", "verdict": "OK",

@@ -312,12 +312,33 @@ def test_export_layout_yaml_and_lists(tmp_path: Path) -> None:
     view.labelbook.add("b")
     dest = tmp_path / "out"
     assert not export(view, dest).losses
-    config = yaml.safe_load((dest / "data.yaml").read_text())
-    assert config["names"] == {0: "a", 1: "b"} and config["train"] == "images/train" and "val" not in config
+    text = (dest / "data.yaml").read_text()
+    config = yaml.safe_load(text)
+    assert config["names"] == {0: "a", 1: "b"} and config["train"] == "images/train"
+    # Ultralytics requires `val`: with no val or test split it stands in for the training images.
+    assert config["val"] == "images/train" and "test" not in config
+    assert text.startswith("# No val split: val points to the train images")
     assert Path(config["path"]) == dest.resolve() and config["task"] == "detect"
     assert (dest / "train.txt").read_text() == "./images/train/img.png\n"
     assert (dest / "labels/train/img.txt").read_text() == "1 0.5 0.5 0.5 0.5\n"
     assert (dest / "images/train/img.png").is_file()
+
+
+def test_without_val_the_test_images_stand_in_and_keep_their_split_on_reimport(tmp_path: Path) -> None:
+    items = []
+    for i, split in enumerate(["train", "test", "train"]):
+        image = write_image(tmp_path / "src" / f"img{i}.png", size=(40, 20), seed=i)
+        sample = Sample(id=i + 1, path=f"img{i}.png", blob=f"{i}" * 64, width=40, height=20, mode="RGB",
+                        format="PNG", split=split)
+        items.append((sample, [Annotation("a", Box(0, 0, 4, 4))], image))
+    book = LabelBook()
+    book.add("a")
+    dest = tmp_path / "out"
+    export(MemoryView(labelbook=book, items=items), dest)
+    config = yaml.safe_load((dest / "data.yaml").read_text())
+    assert (config["train"], config["val"], config["test"]) == ("images/train", "images/test", "images/test")
+    # The test folder is listed twice but read once, as test.
+    assert sorted(item.split for item in read(dest)) == ["test", "train", "train"]
 
 
 def test_unassigned_goes_to_train_with_a_loss(tmp_path: Path) -> None:

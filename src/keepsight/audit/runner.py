@@ -121,7 +121,7 @@ def run_checks(ctx: AuditContext, checks: list[Check], progress: CheckProgress |
 
 def summarize(ctx: AuditContext, results: list[CheckResult], *, wall: float | None = None,
               cpu: float | None = None) -> dict[str, Any]:
-    counts = dict.fromkeys(SEVERITIES, 0)
+    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for r in results:
         for sev, n in r.counts().items():
             counts[sev] += n

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from keepsight.config import CONFIG_NAME
 from keepsight.dataset import Dataset
-from keepsight.descriptors.describe import Progress
 from keepsight.errors import DatasetError
-from keepsight.ingest.importer import ImportReport, import_path
+from keepsight.ingest.importer import ImportReport, Progress, import_path
 
 
 def is_dataset(path: Path) -> bool:

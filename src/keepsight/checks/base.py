@@ -58,7 +58,7 @@ class CheckResult:
     stage_seconds: float = 0.0  # wall seconds of shared stages (describe, same-object engine) first run for it
 
     def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(SEVERITIES, 0)
+        out: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
         for f in self.findings:
             out[f.severity] += 1
         return out

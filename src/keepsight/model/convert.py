@@ -65,7 +65,7 @@ def rotated_box_to_quad(box: RotatedBox) -> np.ndarray:
 
 
 def rotated_box_to_polygon(box: RotatedBox) -> Polygon:
-    return Polygon(box.corners())
+    return Polygon(_vertex_tuples(box.corners()))
 
 
 def array_to_mask(array: np.ndarray) -> Mask:
@@ -112,7 +112,7 @@ def mask_to_polygons(mask: Mask, *, min_area: float = 1.0) -> list[Polygon]:
     for contour in contours:
         pts = contour.reshape(-1, 2).astype(np.float64)
         if len(pts) >= 3 and cv2.contourArea(contour) >= min_area:
-            polygons.append(Polygon(pts))
+            polygons.append(Polygon(_vertex_tuples(pts)))
     return polygons
 
 
@@ -122,3 +122,7 @@ def geometry_to_box(geometry: Geometry) -> Box | None:
     if bounds is None:
         return None
     return Box(*bounds)
+
+
+def _vertex_tuples(points: np.ndarray) -> tuple[tuple[float, float], ...]:
+    return tuple((float(x), float(y)) for x, y in points)

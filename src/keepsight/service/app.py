@@ -17,7 +17,7 @@ from keepsight.errors import KeepsightError
 from keepsight.service.auditing import AuditLogMiddleware
 from keepsight.service.config import ServiceConfig
 from keepsight.service.context import ServiceContext
-from keepsight.service.errors import PreconditionFailed, RevisionConflict, status_of
+from keepsight.service.errors import PreconditionFailed, RevisionConflict, TooManyRequests, status_of
 from keepsight.service.routes import (
     auth,
     exports,
@@ -98,6 +98,8 @@ async def _keepsight_error(request: Request, exc: KeepsightError) -> JSONRespons
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
     if request.url.path.startswith("/uploads"):
         headers["Tus-Resumable"] = TUS_VERSION
         if isinstance(exc, PreconditionFailed):

@@ -27,6 +27,9 @@ class ServiceConfig(BaseModel):
     line_tolerance: float = Field(5.0, gt=0, description="pixels around polylines and points when comparing them")
     secure_cookies: bool = Field(False, description="mark the session cookie Secure (set it when served over HTTPS)")
     password_time_cost: int = Field(3, ge=1, description="argon2id passes per password hash")
+    login_max_failures: int = Field(5, ge=1, description="failed sign-ins per user name within the window before sign-ins for that name are refused (429)")
+    login_max_failures_per_address: int = Field(50, ge=1, description="failed sign-ins from one client address within the window before that address is refused")
+    login_window_seconds: float = Field(900.0, gt=0, description="window over which failed sign-ins are counted; a refusal lasts until the oldest failure leaves it")
     password_memory_kib: int = Field(65536, ge=8, description="argon2id memory per password hash, in KiB")
     rules: list[str] = Field(default_factory=lambda: list(DEFAULT_RULES),
                              description="rules every annotator reads on the label-book page")

@@ -13,6 +13,7 @@ from keepsight.config import STATE_DIR
 from keepsight.dataset import Dataset
 from keepsight.service.config import ServiceConfig
 from keepsight.service.security import Passwords
+from keepsight.service.throttle import LoginThrottle
 
 SERVICE_DIR = "service"
 
@@ -24,8 +25,14 @@ class ServiceContext:
     secret: bytes
     passwords: Passwords
     owns_dataset: bool = False  # opened by create_app from a folder: closed with the app
+    logins: LoginThrottle = field(init=False)
     _findings: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
     _findings_lock: Lock = field(default_factory=Lock)
+
+    def __post_init__(self) -> None:
+        self.logins = LoginThrottle(max_per_user=self.settings.login_max_failures,
+                                    max_per_address=self.settings.login_max_failures_per_address,
+                                    window_seconds=self.settings.login_window_seconds)
 
     @property
     def dataset_key(self) -> str:

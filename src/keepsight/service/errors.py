@@ -8,6 +8,7 @@
     │   ├── TooLarge (413)           over a size limit of the config
     │   ├── PreconditionFailed (412) a tus request without ``Tus-Resumable: 1.0.0``
     │   ├── UnsupportedMediaType (415) a tus PATCH that is not ``application/offset+octet-stream``
+    │   ├── TooManyRequests (429)    too many failed sign-ins: carries the seconds to wait
     │   └── ChecksumMismatch (460)   an upload chunk whose ``Upload-Checksum`` does not match
     └── ConflictError (409)
         ├── StateConflict            the job or item is not in a state that allows it
@@ -56,6 +57,14 @@ class TooLarge(ServiceError):
 
 class UnsupportedMediaType(ServiceError):
     status = 415
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+
+    def __init__(self, reason: str, *, retry_after: int) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class ChecksumMismatch(ServiceError):

@@ -147,12 +147,19 @@ def _from_yaml(config: Path, root: Path, option: str | None, ctx: ReadContext) -
     dataset = Dataset(root, _names(data.get("names"), config), _task(option, data, config))
     dataset.kpt_shape = _kpt_shape(data.get("kpt_shape"), config)
     base = _base(root, data.get("path"))
-    for key in _SPLIT_ALIASES:
+    seen: set[Path] = set()
+    # A folder listed under two keys (often `val` = the test images) is read once, as its
+    # first split in this order: a stand-in `val` must not turn test images into val ones.
+    for key in ("train", "test", "val"):
         for entry in _entries(data.get(key), config, key):
             try:
-                dataset.sources.append((normalize_split(key), _split_source(base, root, key, entry, config)))
+                source = _split_source(base, root, key, entry, config)
             except KeepsightError as err:
                 ctx.problem(err)
+                continue
+            if source.resolve() not in seen:
+                seen.add(source.resolve())
+                dataset.sources.append((normalize_split(key), source))
     return dataset
 
 

@@ -74,11 +74,20 @@ def _write_config(dest: Path, task: str, labels: list[str], listed: dict[str, li
         if images:
             config[split] = f"images/{split}"
             (dest / f"{split}.txt").write_text("".join(f"{p}\n" for p in images), encoding="utf-8")
+    header = ""
+    if "val" not in config:
+        # Ultralytics refuses a data.yaml without `val`: validate on the test images, or on the
+        # training images when there are none. Readers give a folder listed twice its first
+        # split in train, test, val order, so the samples keep their splits on re-import.
+        stand_in = "test" if "test" in config else "train"
+        config["val"] = f"images/{stand_in}"
+        header = f"# No val split: val points to the {stand_in} images (Ultralytics requires a val entry).\n"
+        config = {key: config[key] for key in ("path", "train", "val", "test") if key in config}
     # ``task`` is not an Ultralytics key; it tells readers how to take 8-coordinate lines.
     config["task"] = task
     config["names"] = dict(enumerate(labels))
     dest.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    text = header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     (dest / "data.yaml").write_text(text, encoding="utf-8")
 
 

@@ -17,10 +17,13 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/login", response_model=LoginOut, dependencies=[public()],
-             responses={401: {"description": "wrong user name or password"}})
+             responses={401: {"description": "wrong user name or password"},
+                        429: {"description": "too many failed sign-ins for this name or address; see Retry-After"}})
 def login(body: LoginIn, request: Request, response: Response, ctx: ServiceContext = Depends(get_context)) -> LoginOut:
     """Exchange a password for a token (also set as an HttpOnly session cookie for the browser page)."""
     request.state.audit_user = body.name
+    address = request.client.host if request.client else "unknown"
+    ctx.logins.check(body.name, address)
     with ctx.ds.reading() as conn:
         try:
             user = accounts.user_by_name(conn, body.name, ctx.dataset_key)
@@ -28,9 +31,12 @@ def login(body: LoginIn, request: Request, response: Response, ctx: ServiceConte
             user = None
     if user is None:
         ctx.passwords.verify(ctx.passwords.decoy(), body.password)
+        ctx.logins.failed(body.name, address)
         raise NotAuthenticated("wrong user name or password")
     if not user["active"] or not ctx.passwords.verify(user["password_hash"], body.password):
+        ctx.logins.failed(body.name, address)
         raise NotAuthenticated("wrong user name or password")
+    ctx.logins.succeeded(body.name)
     hours = ctx.settings.session_hours
     with ctx.ds.transaction() as conn:
         if ctx.passwords.needs_rehash(user["password_hash"]):

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, func, select
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.labelbook import ClassSpec, LabelBook
 from keepsight.storage.catalog.rows import annotation_from_row, sample_from_row
-from keepsight.storage.catalog.tables import annotations, classes, frozen_test, problems, samples
+from keepsight.storage.catalog.tables import annotations as annotation_rows
+from keepsight.storage.catalog.tables import classes, frozen_test, problems, samples
 
 VISIBLE = ("active",)
 
@@ -42,8 +43,8 @@ def iter_samples_with_annotations(
         ids = [r["id"] for r in rows]
         by_sample: dict[int, list[Annotation]] = defaultdict(list)
         for arow in conn.execute(
-            select(annotations).where(annotations.c.sample_id.in_(ids), annotations.c.deleted.is_(False))
-            .order_by(annotations.c.id)
+            select(annotation_rows).where(annotation_rows.c.sample_id.in_(ids), annotation_rows.c.deleted.is_(False))
+            .order_by(annotation_rows.c.id)
         ).mappings():
             by_sample[arow["sample_id"]].append(annotation_from_row(arow))
         for row in rows:
@@ -58,8 +59,8 @@ def sample_by_path(conn: Connection, path: str) -> Sample | None:
 
 def annotations_of(conn: Connection, sample_id: int) -> list[Annotation]:
     rows = conn.execute(
-        select(annotations).where(annotations.c.sample_id == sample_id, annotations.c.deleted.is_(False))
-        .order_by(annotations.c.id)
+        select(annotation_rows).where(annotation_rows.c.sample_id == sample_id, annotation_rows.c.deleted.is_(False))
+        .order_by(annotation_rows.c.id)
     ).mappings()
     return [annotation_from_row(r) for r in rows]
 
@@ -87,10 +88,10 @@ def counts_by(conn: Connection, column: str) -> dict[str, int]:
 def annotation_counts(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
     """(count per kind, count per class) over live annotations of active samples."""
     base = (
-        select(annotations.c.kind, annotations.c.label, func.count())
-        .join(samples, samples.c.id == annotations.c.sample_id)
-        .where(samples.c.status.in_(VISIBLE), annotations.c.deleted.is_(False))
-        .group_by(annotations.c.kind, annotations.c.label)
+        select(annotation_rows.c.kind, annotation_rows.c.label, func.count())
+        .join(samples, samples.c.id == annotation_rows.c.sample_id)
+        .where(samples.c.status.in_(VISIBLE), annotation_rows.c.deleted.is_(False))
+        .group_by(annotation_rows.c.kind, annotation_rows.c.label)
     )
     kinds: dict[str, int] = defaultdict(int)
     labels: dict[str, int] = defaultdict(int)

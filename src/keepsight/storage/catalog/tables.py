@@ -1,6 +1,7 @@
 """The catalog schema (SQLAlchemy Core). Change it only together with an Alembic migration."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the `annotations` table below would be
+# typed as that __future__ feature by mypy in every module that imports it.
 
 from sqlalchemy import (
     JSON,

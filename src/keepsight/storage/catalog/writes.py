@@ -14,7 +14,6 @@ from keepsight.model.labelbook import LabelBook
 from keepsight.storage.catalog.rows import annotation_from_row, annotation_values, now
 from keepsight.storage.catalog.tables import (
     annotation_revisions,
-    annotations,
     blobs,
     classes,
     events,
@@ -22,6 +21,9 @@ from keepsight.storage.catalog.tables import (
     import_runs,
     problems,
     samples,
+)
+from keepsight.storage.catalog.tables import (
+    annotations as annotation_rows,
 )
 
 # -- import runs -------------------------------------------------------------------------
@@ -39,8 +41,8 @@ def start_import(conn: Connection, *, fingerprint: str, source: str, format_name
     result = conn.execute(insert(import_runs).values(
         fingerprint=fingerprint, source=source, format=format_name, options=options, status="running",
         author=author, started_at=now(), counts={},
-    ))
-    return int(result.inserted_primary_key[0])
+    ).returning(import_runs.c.id))
+    return int(result.scalar_one())
 
 
 def staged_paths(conn: Connection, import_id: int) -> set[str]:
@@ -71,8 +73,8 @@ def stage_sample(conn: Connection, *, import_id: int, path: str, digest: str, wi
     result = conn.execute(insert(samples).values(
         path=path, blob=digest, width=width, height=height, mode=mode, format=image_format, split=split,
         verdict=verdict, status="staged", meta=metadata, import_id=import_id, created_at=at,
-    ))
-    sample_id = int(result.inserted_primary_key[0])
+    ).returning(samples.c.id))
+    sample_id = int(result.scalar_one())
     insert_annotations(conn, sample_id, annotations_in, author=author, at=at, reason="import")
     return sample_id
 
@@ -82,7 +84,7 @@ def insert_annotations(conn: Connection, sample_id: int, items: list[Annotation]
     if not items:
         return []
     values = [annotation_values(sample_id, a, author=author, at=at) for a in items]
-    conn.execute(insert(annotations), values)
+    conn.execute(insert(annotation_rows), values)
     conn.execute(insert(annotation_revisions), [_revision_row(v, "create", reason) for v in values])
     return [v["uid"] for v in values]
 
@@ -112,9 +114,9 @@ def discard_import(conn: Connection, import_id: int, reason: str) -> list[str]:
     ids = [r[0] for r in conn.execute(staged)]
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        uids = select(annotations.c.uid).where(annotations.c.sample_id.in_(chunk))
+        uids = select(annotation_rows.c.uid).where(annotation_rows.c.sample_id.in_(chunk))
         conn.execute(delete(annotation_revisions).where(annotation_revisions.c.annotation_uid.in_(uids)))
-        conn.execute(delete(annotations).where(annotations.c.sample_id.in_(chunk)))
+        conn.execute(delete(annotation_rows).where(annotation_rows.c.sample_id.in_(chunk)))
         conn.execute(delete(samples).where(samples.c.id.in_(chunk)))
     orphans = [r[0] for r in conn.execute(
         select(blobs.c.digest).where(
@@ -132,10 +134,10 @@ def discard_import(conn: Connection, import_id: int, reason: str) -> list[str]:
 
 def staged_label_kinds(conn: Connection, import_id: int) -> list[tuple[str, str]]:
     rows = conn.execute(
-        select(annotations.c.label, annotations.c.kind).distinct()
-        .join(samples, samples.c.id == annotations.c.sample_id)
+        select(annotation_rows.c.label, annotation_rows.c.kind).distinct()
+        .join(samples, samples.c.id == annotation_rows.c.sample_id)
         .where(samples.c.import_id == import_id, samples.c.status == "staged")
-        .order_by(annotations.c.label, annotations.c.kind)
+        .order_by(annotation_rows.c.label, annotation_rows.c.kind)
     )
     return [(label, kind) for label, kind in rows]
 
@@ -176,15 +178,15 @@ def update_annotation(conn: Connection, uid: str, new: Annotation, *, expected_r
     """Replace an annotation's class, geometry and attributes if nobody changed it meanwhile."""
     at = now()
     result = conn.execute(
-        update(annotations)
-        .where(and_(annotations.c.uid == uid, annotations.c.revision == expected_revision,
-                    annotations.c.deleted.is_(False)))
+        update(annotation_rows)
+        .where(and_(annotation_rows.c.uid == uid, annotation_rows.c.revision == expected_revision,
+                    annotation_rows.c.deleted.is_(False)))
         .values(kind=new.kind, label=new.label, geometry=new.geometry.to_json(), attributes=dict(new.attributes),
                 author=author, updated_at=at, revision=expected_revision + 1)
     )
     if result.rowcount != 1:
         _raise_conflict(conn, uid, expected_revision)
-    row = conn.execute(select(annotations).where(annotations.c.uid == uid)).mappings().one()
+    row = conn.execute(select(annotation_rows).where(annotation_rows.c.uid == uid)).mappings().one()
     conn.execute(insert(annotation_revisions).values(_revision_row(dict(row), "update", reason)))
     return annotation_from_row(row)
 
@@ -193,20 +195,20 @@ def delete_annotation(conn: Connection, uid: str, *, expected_revision: int, aut
                       reason: str | None = None) -> None:
     at = now()
     result = conn.execute(
-        update(annotations)
-        .where(and_(annotations.c.uid == uid, annotations.c.revision == expected_revision,
-                    annotations.c.deleted.is_(False)))
+        update(annotation_rows)
+        .where(and_(annotation_rows.c.uid == uid, annotation_rows.c.revision == expected_revision,
+                    annotation_rows.c.deleted.is_(False)))
         .values(deleted=True, author=author, updated_at=at, revision=expected_revision + 1)
     )
     if result.rowcount != 1:
         _raise_conflict(conn, uid, expected_revision)
-    row = conn.execute(select(annotations).where(annotations.c.uid == uid)).mappings().one()
+    row = conn.execute(select(annotation_rows).where(annotation_rows.c.uid == uid)).mappings().one()
     conn.execute(insert(annotation_revisions).values(_revision_row(dict(row), "delete", reason)))
 
 
 def _raise_conflict(conn: Connection, uid: str, expected: int) -> None:
-    row = conn.execute(select(annotations.c.revision, annotations.c.deleted, annotations.c.author)
-                       .where(annotations.c.uid == uid)).first()
+    row = conn.execute(select(annotation_rows.c.revision, annotation_rows.c.deleted, annotation_rows.c.author)
+                       .where(annotation_rows.c.uid == uid)).first()
     if row is None:
         raise StorageError(f"annotation {uid} does not exist")
     state = "deleted" if row.deleted else f"at revision {row.revision}"
