@@ -76,3 +76,27 @@ def test_rectangle_on_binary_layout_is_found() -> None:
     img = _layout(2)
     cv2.rectangle(img, (200, 150), (420, 330), 0, 3)
     assert _hit(_resave(img), (198, 148, 423, 333))
+
+
+def test_ring_across_traces_is_found_as_one_ellipse() -> None:
+    """A black ring over a bus of black traces shows only in the gaps between them: its arcs are
+    too far apart to group, but they lie on one ellipse."""
+    img = np.full((640, 640), 255, np.uint8)
+    for y in range(40, 600, 36):  # a bus of 20 px traces with 16 px gaps
+        cv2.line(img, (0, y), (639, y), 0, 20)
+    cv2.ellipse(img, (320, 300), (150, 110), 30, 0, 360, 0, 3)
+    found = [m for m in find_markings(_resave(img)) if overlaps(m.box, (170, 190, 471, 411))]
+    assert any(m.measures.get("cover", 0) > 0 for m in found), found
+
+
+@pytest.mark.parametrize("angle", [0, 45, 90, 135])
+def test_arrow_along_the_layout_directions_is_found_by_its_tip(angle: int) -> None:
+    """An arrow at 0/45/90 degrees has a Manhattan head too (+-45 degrees): only its tip tells."""
+    img = np.full((640, 640), 255, np.uint8)
+    for x in (40, 600):  # traces away from the arrow
+        cv2.line(img, (x, 0), (x, 639), 0, 8)
+    dx, dy = round(150 * math.cos(math.radians(angle))), round(150 * math.sin(math.radians(angle)))
+    start, end = (320 - dx // 2, 320 - dy // 2), (320 + dx // 2, 320 + dy // 2)
+    cv2.arrowedLine(img, start, end, 0, 3, cv2.LINE_AA, tipLength=0.3)
+    found = [m for m in find_markings(_resave(img)) if overlaps(m.box, (end[0] - 10, end[1] - 10, end[0] + 10, end[1] + 10))]
+    assert found, find_markings(_resave(img))

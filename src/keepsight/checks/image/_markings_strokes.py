@@ -21,6 +21,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from keepsight.checks.image._markings_binary import (
+    Curve,
+    binary_arrow_tips,
+    binary_boxes,
+    binary_curves,
+    binary_rings,
+    edge_chains,
+)
+
 WORK_SIDE = 1024
 GRAY_SPREAD = 10  # channels differing by at most this (99.9th percentile) = a gray image stored as colour
 
@@ -169,8 +178,7 @@ def measure(crop: np.ndarray, box: tuple[int, int, int, int], values: np.ndarray
 def find_strokes(image: np.ndarray, *, pen: int = 7, join: int = 4, min_pixels: int = 12
                  ) -> tuple[list[Stroke], float, list[Curve]]:
     """Every candidate stroke group of a BGR or gray image; returns (strokes, work scale, curves):
-    on binarised images white or black pens are looked for by :func:`binary_curves` and
-    :func:`binary_boxes` instead."""
+    on binarised images white or black pens are looked for by ``_markings_binary`` instead."""
     work, scale = to_work(image)
     gray = work if work.ndim == 2 else cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
     strokes: list[Stroke] = []
@@ -183,8 +191,10 @@ def find_strokes(image: np.ndarray, *, pen: int = 7, join: int = 4, min_pixels: 
             s.hue = float(np.median(hues))
             strokes.append(s)
     if is_binary(gray):
+        chains = edge_chains(gray)
         boxes = [Curve(source, box, 0.0, 0.0, 0, corners) for box, source, corners in binary_boxes(gray)]
-        return strokes, scale, binary_curves(gray) + boxes
+        found = binary_curves(chains) + binary_rings(chains, gray.shape) + binary_arrow_tips(chains)
+        return strokes, scale, found + boxes
     white, black = gray_candidates(gray, pen)
     for source, mask, value in (("white", white, 255.0), ("black", black, 0.0)):
         extreme = (gray >= 235) if value else (gray <= 20)
@@ -196,137 +206,3 @@ def find_strokes(image: np.ndarray, *, pen: int = 7, join: int = 4, min_pixels: 
             s.extreme_share = outside / float(extreme.size)
             strokes.append(s)
     return strokes, scale, []
-
-
-@dataclass
-class Curve:
-    """Long non-Manhattan edge chains along thin strokes of a binarised image, grouped by place."""
-
-    source: str  # "white" | "black": the colour of the thin strokes they run along
-    box: tuple[int, int, int, int]  # work-image pixels
-    longest: float  # the longest chain (px)
-    total: float  # all chains of the group (px)
-    chains: int
-    corners: int = 0  # for a drawn rectangle (:func:`binary_boxes`): its corners found, 3 or 4
-
-
-def _thin(mask: np.ndarray, size: int) -> np.ndarray:
-    """The parts of a boolean mask narrower than ``size`` px (what an opening with a disc removes)."""
-    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _ellipse(size)) > 0
-    return mask & ~opened
-
-
-def binary_curves(gray: np.ndarray, *, pen: int = 9, tolerance: float = 10.0, min_chain: float = 16.0,
-                  join: int = 20) -> list[Curve]:
-    """Pen strokes on a binarised (PCB-like) image, whose own strokes are Manhattan.
-
-    A layout's edges run at 0, 45 or 90 degrees; its curves (pads, rounded corners, serpentines)
-    have radii of a few pixels, so the edge pixels more than ``tolerance`` degrees away from a
-    multiple of 45 form short chains (a bend of radius r spends 0.44 r px inside the 25-degree band
-    between two excluded directions). A drawn ring (radius >= 8% of the short side) or an arrow
-    at an arbitrary angle gives chains of tens to hundreds of pixels. Only edges of thin parts
-    (narrower than ``pen``: a pen, a thin trace) count, so the outlines of large pours do not."""
-    blur = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.5)
-    gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
-    mag = np.hypot(gx, gy)
-    ang = np.degrees(np.arctan2(gy, gx)) % 45.0
-    off = np.minimum(ang, 45.0 - ang)
-    dark = gray < 128
-    thin_dark, thin_bright = _thin(dark, pen), _thin(~dark, pen)
-    square = np.ones((5, 5), np.uint8)
-    near = cv2.dilate((thin_dark | thin_bright).astype(np.uint8), square) > 0
-    chains = ((mag > 0.25 * float(mag.max())) & (off > tolerance) & near).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(chains, connectivity=8)
-    lengths = np.zeros(n, np.float32)
-    for i in range(1, n):
-        x, y, w, h, _ = stats[i]
-        if max(w, h) < 0.7 * min_chain:
-            continue
-        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == i)
-        (_, _), (rw, rh), _ = cv2.minAreaRect(np.stack([xs, ys], axis=1).astype(np.float32))
-        if max(rw, rh) >= min_chain:
-            lengths[i] = max(rw, rh)
-    if not lengths.any():
-        return []
-    long = (lengths[labels] > 0).astype(np.uint8)
-    grouped = cv2.dilate(long, _ellipse(2 * join + 1))
-    m, glabels, gstats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
-    near_dark = cv2.dilate(thin_dark.astype(np.uint8), square) > 0
-    near_bright = cv2.dilate(thin_bright.astype(np.uint8), square) > 0
-    members: dict[int, list[int]] = {}
-    for chain in (int(j) for j in np.nonzero(lengths)[0]):
-        ys, xs = np.nonzero(labels == chain)
-        members.setdefault(int(glabels[ys[0], xs[0]]), []).append(chain)
-    out = []
-    for g, ids in members.items():
-        x, y, w, h, _ = gstats[g]
-        on = np.isin(labels[y:y + h, x:x + w], ids)
-        tight = stats[ids]  # the chains' own extent, not the joining margin
-        box = (int(tight[:, 0].min()), int(tight[:, 1].min()), int((tight[:, 0] + tight[:, 2]).max()),
-               int((tight[:, 1] + tight[:, 3]).max()))
-        black = int((near_dark[y:y + h, x:x + w] & on).sum()) >= int((near_bright[y:y + h, x:x + w] & on).sum())
-        ls = [float(lengths[i]) for i in ids]
-        out.append(Curve(source="black" if black else "white", box=box,
-                         longest=max(ls), total=sum(ls), chains=len(ls)))
-    return out
-
-
-def binary_boxes(gray: np.ndarray, *, pen: int = 9, run: int = 25, align: float = 4.0,
-                 min_side: float = 0.12) -> list[tuple[tuple[int, int, int, int], str, int]]:
-    """Drawn rectangles on a binarised image: three or four right-angle meetings of thin horizontal
-    and vertical runs (longer than ``run`` px) at the corners of one rectangle whose sides are at
-    least ``min_side`` of the short side. A layout's thin traces turn by 45-degree chamfers or
-    rounded bends and never cross, so they meet at right angles rarely (at most 2 places on each of
-    60 untouched DeepPCB scans), and hardly ever as three corners of one rectangle.
-    Two corners joined by one straight side, both turning the same way for half a side (a
-    bracket: the other two corners hidden where the pen crossed the layout's own colour), count as 2. Returns (box, "white" | "black", corners)."""
-    dark = gray < 128
-    side = min_side * min(gray.shape)
-    found: list[tuple[tuple[int, int, int, int], str, int]] = []
-    for source, mask in (("black", dark), ("white", ~dark)):
-        thin = _thin(mask, pen).astype(np.uint8)
-        horizontal = cv2.morphologyEx(thin, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
-        vertical = cv2.morphologyEx(thin, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
-        square = np.ones((5, 5), np.uint8)
-        meet = ((cv2.dilate(horizontal, square) > 0) & (cv2.dilate(vertical, square) > 0)).astype(np.uint8)
-        n, _, _, centres = cv2.connectedComponentsWithStats(meet, connectivity=8)
-        pts = [(float(x), float(y)) for x, y in centres[1:]]
-        if len(pts) < 2:
-            continue
-        best: tuple[int, tuple[int, int, int, int]] | None = None
-        row, col = cv2.dilate(horizontal, square) > 0, cv2.dilate(vertical, square) > 0
-        for k, (ax, ay) in enumerate(pts):  # two corners joined by one straight run: a side and its ends
-            for bx, by in pts[k + 1:]:
-                arm = round(side / 2)
-                if abs(by - ay) <= align and abs(bx - ax) >= side:
-                    y, xs = round((ay + by) / 2), slice(round(min(ax, bx)), round(max(ax, bx)) + 1)
-                    ends = [col[max(0, y - arm):y - 4, round(x)] if d < 0 else col[y + 4:y + arm, round(x)]
-                            for d in (-1, 1) for x in (ax, bx)]
-                    joined = float(row[y, xs].mean())
-                elif abs(bx - ax) <= align and abs(by - ay) >= side:
-                    x, ys = round((ax + bx) / 2), slice(round(min(ay, by)), round(max(ay, by)) + 1)
-                    ends = [row[round(y), max(0, x - arm):x - 4] if d < 0 else row[round(y), x + 4:x + arm]
-                            for d in (-1, 1) for y in (ay, by)]
-                    joined = float(col[ys, x].mean())
-                else:
-                    continue
-                # both ends turn the same way by half a side: a bracket, not a trace's step
-                full = [e.size >= arm - 8 and float(e.mean()) >= 0.95 for e in ends]
-                if not ((full[0] and full[1]) or (full[2] and full[3])):
-                    continue
-                if joined >= 0.95 and best is None:
-                    best = (2, (int(min(ax, bx)), int(min(ay, by)), int(max(ax, bx)) + 1, int(max(ay, by)) + 1))
-        for ax, ay in pts:  # a corner with one partner along its row and one along its column
-            rows = [bx for bx, by in pts if abs(by - ay) <= align and abs(bx - ax) >= side]
-            cols = [by for bx, by in pts if abs(bx - ax) <= align and abs(by - ay) >= side]
-            for bx in rows:
-                for by in cols:
-                    fourth = any(abs(cx - bx) <= align and abs(cy - by) <= align for cx, cy in pts)
-                    corners = 4 if fourth else 3
-                    box = (int(min(ax, bx)), int(min(ay, by)), int(max(ax, bx)) + 1, int(max(ay, by)) + 1)
-                    if best is None or corners > best[0]:
-                        best = (corners, box)
-        if best is not None:
-            found.append((best[1], source, best[0]))
-    return found

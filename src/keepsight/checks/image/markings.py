@@ -5,7 +5,8 @@ candidate strokes (``_markings_strokes``: pure-hue pixels far more colourful tha
 near-white or near-black thin structures); score: every stroke's drawn-ness (``_markings_shapes``:
 thin, long, contrasting, one constant colour, sharp-edged, not a straight streak or a cloud of
 specks; on binarised images such as PCB scans, only white or black strokes that break the
-layout's Manhattan geometry: long chains of edges at other angles, drawn rectangles); threshold:
+layout's Manhattan geometry (``_markings_binary``): long chains of edges at other angles, chains
+on one ellipse, arrow tips, drawn rectangles); threshold:
 ``min_score``. Each image with a
 marking is one finding; the evidence lists each marking's box (original pixels), shape, colour
 and score for the report to draw. Measured on real images with planted marks in
