@@ -122,3 +122,17 @@ def test_vlad_encoding_matches_the_textbook_sum_of_residuals() -> None:
     expected = np.sign(residuals) * np.sqrt(np.abs(residuals))
     expected = expected.ravel() / np.linalg.norm(expected)
     assert np.allclose(vlad.encode(descriptors, codebook), expected, atol=1e-5)
+
+
+def test_projection_from_the_gram_matrix_equals_the_randomized_pca() -> None:
+    from keepsight.descriptors.reduce import _fit_randomized
+
+    rng = np.random.default_rng(6)
+    raw = (rng.standard_normal((200, 800)) * np.geomspace(20, 0.1, 800)).astype(np.float32)
+    exact, randomized = fit_projection(raw, 16), _fit_randomized(raw, 16, 0)
+    assert exact is not None
+    cosines = np.abs((exact.components * randomized.components).sum(1))
+    cosines /= np.linalg.norm(exact.components, axis=1) * np.linalg.norm(randomized.components, axis=1)
+    assert np.all(cosines[:8] > 0.999)  # the same leading axes, up to sign (the randomized SVD's last ones are rough)
+    scales = np.linalg.norm(exact.components, axis=1), np.linalg.norm(randomized.components, axis=1)
+    assert np.allclose(scales[0][:8], scales[1][:8], rtol=1e-3)  # and the same whitening

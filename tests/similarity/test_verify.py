@@ -68,3 +68,22 @@ def test_verify_regions_picks_the_region_that_is_in_the_other_image() -> None:
     assert r == 1 and v.ok and v.inliers >= 10
     r, v = verify_regions(da.keypoints, da.descriptors, [elsewhere], db.keypoints, db.descriptors, params=params)
     assert r == -1 or not v.ok
+
+
+def test_the_full_match_extending_the_quick_one_equals_a_fresh_search() -> None:
+    from keepsight.similarity.verify import _two_nearest, _two_nearest_extending
+
+    rng = np.random.default_rng(8)
+    des_a = rng.integers(0, 256, (500, 32), dtype=np.uint8)
+    des_b = rng.integers(0, 256, (700, 32), dtype=np.uint8)
+    des_b[:40] = des_a[200:240]  # exact matches outside A's head and ...
+    des_b[650:] = des_a[:50]  # ... outside B's head
+    fresh_dist, fresh_nn = _two_nearest(des_a, des_b)
+    assert not fresh_dist[200:240, 0].any() and np.array_equal(fresh_nn[200:240, 0], np.arange(40))
+    assert not fresh_dist[:50, 0].any() and np.array_equal(fresh_nn[:50, 0], np.arange(650, 700))
+    for head_a, head_b in ((300, 450), (500, 450), (300, 700), (499, 1)):
+        head = _two_nearest(des_a[:head_a], des_b[:head_b])
+        dist, nn = _two_nearest_extending(des_a, des_b, head, head_b)
+        assert np.array_equal(dist, fresh_dist)
+        unique = fresh_dist[:, 0] < fresh_dist[:, 1]  # with a tie either index is the nearest
+        assert np.array_equal(nn[unique, 0], fresh_nn[unique, 0])

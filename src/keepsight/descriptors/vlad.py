@@ -26,6 +26,7 @@ def train_codebook(
     per_image: int = 50,
     limit: int = 200_000,
     seed: int = 0,
+    niter: int = 20,
 ) -> np.ndarray:
     """k-means centroids (k, 256) from a sample of every image's descriptors."""
     rng = np.random.default_rng(seed)
@@ -40,7 +41,7 @@ def train_codebook(
     vectors = unpack(data)
     if len(vectors) < k:  # tiny datasets: pad with random bit vectors so k-means still has k points
         vectors = np.concatenate([vectors, rng.integers(0, 2, (k - len(vectors), BITS)).astype(np.float32)])
-    km = faiss.Kmeans(BITS, k, niter=20, seed=seed, verbose=False, min_points_per_centroid=1)
+    km = faiss.Kmeans(BITS, k, niter=niter, seed=seed, verbose=False, min_points_per_centroid=1)
     km.train(np.ascontiguousarray(vectors))
     return np.asarray(km.centroids, dtype=np.float32)
 
@@ -53,10 +54,10 @@ def encode(descriptors: np.ndarray, codebook: np.ndarray) -> np.ndarray:
         x = unpack(descriptors)
         # nearest centroid by squared distance; x.x is constant per row so it can be dropped
         assign = np.argmin((codebook * codebook).sum(1)[None, :] - 2.0 * x @ codebook.T, axis=1)
-        order = np.argsort(assign, kind="stable")
-        words, starts, counts = np.unique(assign[order], return_index=True, return_counts=True)
-        # residual sums per visual word: sum of its descriptors minus count x centroid
-        out[words] = np.add.reduceat(x[order], starts, axis=0) - counts[:, None] * codebook[words]
+        # residual sums per visual word: sum of its descriptors (a one-hot product) minus count x centroid
+        member = np.zeros((k, len(x)), np.float32)
+        member[assign, np.arange(len(x))] = 1.0
+        out = member @ x - member.sum(1)[:, None] * codebook
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
     flat = out.ravel()

@@ -14,8 +14,9 @@ give a few dozen exact inliers out of hundreds of keypoints, while two captures 
 also share its fine texture and give many more. Why coverage: a different part on the same
 fixture matches only on the fixture and leaves the part's cells unexplained.
 
-A quick test on the strongest ``quick_keypoints`` of the first image rejects most candidate
-pairs at a quarter of the matching cost.
+A quick test on the strongest ``quick_keypoints`` of the first image (against 1.5 times as many
+of the second's) rejects most candidate pairs at a fifth of the matching cost; the pairs that
+pass it reuse its distances in the full match.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class VerifyParams:
     min_coverage: float = 0.4
     grid: int = 4
     quick_keypoints: int = 300  # the quick test matches this many of A's strongest keypoints ...
-    quick_ratio_b: int = 2  # ... against this many times as many of B's ...
+    # ... against this many times as many of B's (1.5 accepted the same pairs as 2, but one, on
+    # both benchmark seeds and on 500 NEU-DET and 500 DeepPCB images, for ~10 % less time) ...
+    quick_ratio_b: float = 1.5
     quick_min_inliers: int = 6  # ... and needs this many RANSAC inliers to go on
 
 
@@ -91,19 +94,46 @@ def ratio_matches(des_a: np.ndarray, des_b: np.ndarray | faiss.IndexBinary, rati
 
     ``des_b``: B's descriptors, or a FAISS binary index over them (to search it more than once).
     """
-    index = des_b if isinstance(des_b, faiss.IndexBinary) else _binary_index(des_b)
-    if len(des_a) == 0 or index.ntotal < 2:
+    size = des_b.ntotal if isinstance(des_b, faiss.IndexBinary) else len(des_b)
+    if len(des_a) == 0 or size < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    dist, nn = index.search(np.ascontiguousarray(des_a), 2)
-    keep = dist[:, 0] < ratio * dist[:, 1]
+    if isinstance(des_b, faiss.IndexBinary):
+        return _ratio_test(*des_b.search(np.ascontiguousarray(des_a), 2), ratio)
+    return _ratio_test(*_two_nearest(des_a, des_b), ratio)
+
+
+def _ratio_test(dist: np.ndarray, nn: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    keep = dist[:, 0] < ratio * dist[:, 1]  # a missing second neighbour has distance 2^31 - 1
     return np.flatnonzero(keep), nn[keep, 0]
 
 
-def _binary_index(des: np.ndarray) -> faiss.IndexBinaryFlat:
-    index = faiss.IndexBinaryFlat(des.shape[1] * 8)
-    if len(des):
-        index.add(np.ascontiguousarray(des))
-    return index
+def _two_nearest(des_a: np.ndarray, des_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hamming distances (n, 2) and indices (n, 2, -1 when missing) of each A descriptor's two nearest in B.
+
+    FAISS's brute-force search without building an index: ~10 % cheaper on these small sets.
+    """
+    return faiss.knn_hamming(np.ascontiguousarray(des_a), np.ascontiguousarray(des_b), 2)
+
+
+def _two_nearest_extending(
+    des_a: np.ndarray, des_b: np.ndarray, head: tuple[np.ndarray, np.ndarray], head_b: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_two_nearest(des_a, des_b)`` given those of A's first ``len(head[0])`` descriptors in B's first ``head_b``.
+
+    The quick test's search is part of the full one: only the rest of the distances are computed.
+    """
+    dist, nn = head
+    done_a = len(dist)
+    if head_b < len(des_b):
+        more_dist, more_nn = _two_nearest(des_a[:done_a], des_b[head_b:])
+        dist = np.hstack([dist, more_dist])
+        nn = np.hstack([nn, np.where(more_nn >= 0, more_nn + head_b, -1)])
+        best = np.argsort(dist, axis=1, kind="stable")[:, :2]
+        dist, nn = np.take_along_axis(dist, best, 1), np.take_along_axis(nn, best, 1)
+    if done_a < len(des_a):
+        rest_dist, rest_nn = _two_nearest(des_a[done_a:], des_b)
+        dist, nn = np.vstack([dist, rest_dist]), np.vstack([nn, rest_nn])
+    return dist, nn
 
 
 def _orientation_consistent(turn: np.ndarray, window: float) -> np.ndarray:
@@ -182,14 +212,18 @@ def verify(
     without them only ``min_inliers`` applies (regions)."""
     if len(des_a) < params.quick_min_inliers or len(des_b) < 2:
         return _NONE
-    quick_a, quick_b = params.quick_keypoints, params.quick_keypoints * params.quick_ratio_b
+    quick_a, quick_b = params.quick_keypoints, round(params.quick_keypoints * params.quick_ratio_b)
+    nearest = _two_nearest(des_a[:quick_a], des_b[:quick_b])
     if quick_a < len(des_a) or quick_b < len(des_b):  # the strongest keypoints first: most pairs stop here
-        qi, ti = ratio_matches(des_a[:quick_a], des_b[:quick_b], params.ratio)
+        qi, ti = _ratio_test(*nearest, params.ratio)
+        if len(qi) < params.quick_min_inliers:  # too few matches to be worth filtering and fitting
+            return Verification(len(qi), 0, 0.0, 0.0, False)
         qi, ti = _consistent(kp_a, kp_b, qi, ti, params)
         fit = _fit(kp_a[qi, :2], kp_b[ti, :2], params, pixel) if len(qi) >= params.quick_min_inliers else None
         if fit is None or int(fit[1].sum()) < params.quick_min_inliers:
             return Verification(len(qi), 0 if fit is None else int(fit[1].sum()), 0.0, 0.0, False)
-    qi, ti = ratio_matches(des_a, des_b, params.ratio)
+        nearest = _two_nearest_extending(des_a, des_b, nearest, quick_b)
+    qi, ti = _ratio_test(*nearest, params.ratio)
     qi, ti = _consistent(kp_a, kp_b, qi, ti, params)
     if len(qi) < min(params.min_inliers, params.quick_min_inliers):
         return Verification(len(qi), 0, 0.0, 0.0, False)
