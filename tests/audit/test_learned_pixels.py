@@ -187,7 +187,7 @@ def test_demo_plates_are_not_retouched_and_only_the_circled_one_is_marked(tmp_pa
 # Known misses on one planted example each (strict: the test fails once they are found, so the
 # docs get updated): a clone-stamp on a binarised DeepPCB scan, a gray arrow on a BSData frame.
 _KNOWN_MISSES = {
-    "deeppcb": "clone-stamp on a binarised PCB scan is not found (docs/checks_learned.md)",
+    "deeppcb": "a clone-stamp of blank board on a binarised PCB scan has nothing to match (docs/checks_learned.md)",
     "bsdata": "a gray pen arrow on a BSData frame is not found (docs/checks_learned.md)",
 }
 

@@ -105,7 +105,8 @@ def _bucket_pairs(keys: np.ndarray, by_projection: np.ndarray, lags: int, max_bu
 def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
                 max_diff: float = 4.0, diff_ratio: float = 0.7, min_shift: float = 16.0,
                 min_unique: float = 20.0, lags: int = 6, max_bucket: int = 64, shifts: tuple[float, ...] = (0.0, 0.5), jpeg_grid: bool = True, join: int = 8,
-                self_ratio: float = 1.4, self_margin: float = 0.2, self_move: int = 4, max_flat: float = 0.25) -> list[Clone]:
+                self_ratio: float = 1.4, self_margin: float = 0.2, self_move: int = 4, max_flat: float = 0.25,
+                exclude: np.ndarray | None = None) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
     Blocks are hashed by their mean (``dc_step``) and their AC pattern normalised by the block's
@@ -118,11 +119,29 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     directions are skipped. JPEG gives identical content on the 8x8 grid identical artefacts, so
     repeated structures (PCB pads and tracks) match pixel for pixel exactly at such offsets; a
     copied patch carries its source's artefacts and matches at any offset (63 in 64 clone-stamps
-    land off the grid in at least one direction; the others are missed)."""
+    land off the grid in at least one direction; the others are missed).
+
+    ``exclude``: pixels (a boolean mask of ``gray``'s shape) no matched block may contain."""
     if min(gray.shape) < 4 * BLOCK:
         return []
     feats, std, pos, projection = block_features(gray)
-    textured = np.flatnonzero(std >= min_std)
+    # the most a pair's blocks may differ: ``max_diff`` and ``diff_ratio`` x either block's contrast;
+    # and less than the first block changes when moved ``self_move`` pixels across or down (by
+    # ``self_ratio`` x the difference + ``self_margin``): a straight edge or band barely changes along
+    # its own line and matches anything there. A copy re-saved as JPEG differs from its source by 1-2
+    # gray levels, about what faint texture changes over 2-3 pixels. Measured for every block at once.
+    # Only the first block is moved: a block's matches elsewhere must still count against it below
+    # (a block matching at several offsets is periodic structure).
+    limit = np.minimum(max_diff, diff_ratio * std)
+    still = np.minimum(shift_change(gray, self_move, 0), shift_change(gray, 0, self_move))
+    self_limit = (still - self_margin) / self_ratio
+    usable = std >= min_std  # straight edges stay in the buckets (a crowded bucket is a repeated pattern)
+    if exclude is not None:
+        hh, ww = gray.shape[0] - BLOCK + 1, gray.shape[1] - BLOCK + 1
+        touched = cv2.boxFilter(exclude.astype(np.float32), cv2.CV_32F, (BLOCK, BLOCK), normalize=False,
+                                anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww].ravel()
+        usable &= touched == 0
+    textured = np.flatnonzero(usable)
     if len(textured) < min_unique:
         return []
     f = feats[textured]
@@ -136,25 +155,29 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
         pairs_j.append(textured[j])
     i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
     delta = pos[j] - pos[i]
-    far = np.hypot(delta[:, 0], delta[:, 1]) >= min_shift
-    i, j, delta = i[far], j[far], delta[far]
+    keep = delta[:, 0] ** 2 + delta[:, 1] ** 2 >= min_shift**2
     if jpeg_grid:
-        on_grid = (delta[:, 0] % 8 == 0) & (delta[:, 1] % 8 == 0)
-        i, j, delta = i[~on_grid], j[~on_grid], delta[~on_grid]
+        keep &= (delta[:, 0] % 8 != 0) | (delta[:, 1] % 8 != 0)
+    i, j, delta = i[keep], j[keep], delta[keep]
     # the same pair can come from both hash tables: keep one
     keyed = np.unique(np.minimum(i, j).astype(np.int64) * len(pos) + np.maximum(i, j), return_index=True)[1]
     i, j, delta = i[keyed], j[keyed], delta[keyed]
+    allowed = np.minimum(np.minimum(limit[i], limit[j]), self_limit[i])
+    # two blocks differ on average by at least their means' difference (the DC coefficient is 8 x the mean)
+    keep = np.abs(feats[i, 0] - feats[j, 0]) <= BLOCK * allowed + 1e-3
+    i, j, delta, allowed = i[keep], j[keep], delta[keep], allowed[keep]
     # cheap pre-check on the low-frequency coefficients (Parseval: their distance is at most the
     # pixels' L2 distance, which for a mean difference of max_diff spread over the block is ~8 x it)
-    near = np.sqrt(((feats[i] - feats[j]) ** 2).sum(axis=1)) <= 12.0 * max_diff
-    i, j, delta = i[near], j[near], delta[near]
+    apart = feats[i] - feats[j]
+    near = np.einsum("ij,ij->i", apart, apart) <= (12.0 * max_diff) ** 2
+    i, j, delta, allowed = i[near], j[near], delta[near], allowed[near]
     if len(i) < min_unique:
         return []
     # pixel-level check of the candidate pairs
     hh, ww = gray.shape[0] - BLOCK + 1, gray.shape[1] - BLOCK + 1
-    win = np.lib.stride_tricks.sliding_window_view(gray, (BLOCK, BLOCK)).reshape(-1, BLOCK * BLOCK)
-    diff = _mean_abs(win, i, j)
-    ok = (diff <= max_diff) & (diff <= diff_ratio * np.minimum(std[i], std[j]))
+    blocks = np.lib.stride_tricks.sliding_window_view(gray, (BLOCK, BLOCK))  # a view: no copy of every block
+    diff = _mean_abs(blocks, pos[i], pos[j])
+    ok = diff <= allowed
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
     if max_flat < 1.0:
         # a block largely made of one exact gray level (a painted hole, a clipped highlight) matches
@@ -165,21 +188,13 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
         flat = np.maximum(share[i], share[j])
         ok = (flat <= max_flat) & (diff <= max_diff * (1.0 - flat))
         i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
-    # a block that barely changes when moved ``self_move`` pixels along the offset, across or down (a
-    # straight edge or band) matches anything along that line: such a match says nothing about
-    # copying. Compared with the pair's difference, not by a fixed margin: a copy re-saved as JPEG
-    # differs from its source by 1-2 gray levels, about what faint texture changes over 2-3 pixels
-    # A pair must pass every move (a move out of the image fails it), so each move only measures the
-    # pairs the earlier ones kept: most straight-edge pairs go at the first.
+    # the same holds along the pair's offset (a move out of the image fails)
     length = np.hypot(delta[:, 0], delta[:, 1])
-    along = np.rint(self_move * delta / length[:, None]).astype(np.int64)
-    for move in (along, np.array([[0, self_move]]), np.array([[self_move, 0]])):
-        moved = pos[i] + move  # the first move (along each pair's offset) runs before any filtering
-        inside = (moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww)
-        keep = np.flatnonzero(inside)
-        d = _mean_abs(win, i[keep], moved[keep, 0] * ww + moved[keep, 1])
-        keep = keep[d >= self_ratio * diff[keep] + self_margin]
-        i, j, delta, diff = i[keep], j[keep], delta[keep], diff[keep]
+    moved = pos[i] + np.rint(self_move * delta / length[:, None]).astype(np.int64)
+    keep = np.flatnonzero((moved[:, 0] >= 0) & (moved[:, 0] < hh) & (moved[:, 1] >= 0) & (moved[:, 1] < ww))
+    d = _mean_abs(blocks, pos[i[keep]], moved[keep])
+    keep = keep[d >= self_ratio * diff[keep] + self_margin]
+    i, j, delta, diff = i[keep], j[keep], delta[keep], diff[keep]
     # canonical offset sign: a pair and its mirror vote for the same offset
     flip = (delta[:, 0] < 0) | ((delta[:, 0] == 0) & (delta[:, 1] < 0))
     i, j = np.where(flip, j, i), np.where(flip, i, j)
@@ -224,6 +239,18 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     return found
 
 
+def shift_change(gray: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Per block (top-left order, as ``block_features``): the mean absolute difference between the block
+    and the block ``dy``, ``dx`` >= 0 pixels further down and across (-1 where that one leaves the image)."""
+    h, w = gray.shape
+    hh, ww = h - BLOCK + 1, w - BLOCK + 1
+    change = cv2.absdiff(gray[: h - dy, : w - dx], gray[dy:, dx:]).astype(np.float32)
+    mean = cv2.boxFilter(change, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    out = np.full((hh, ww), -1.0, np.float32)
+    out[: hh - dy, : ww - dx] = mean[: hh - dy, : ww - dx]
+    return out.ravel()
+
+
 def flat_share(gray: np.ndarray) -> np.ndarray:
     """Per block (top-left order, as ``block_features``): the share of its pixels equal to all 8 neighbours."""
     kernel = np.ones((3, 3), np.uint8)
@@ -232,12 +259,14 @@ def flat_share(gray: np.ndarray) -> np.ndarray:
     return cv2.boxFilter(flat, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww].ravel()
 
 
-def _mean_abs(win: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-    """Mean absolute difference of blocks a[k] and b[k] (rows of ``win``), in chunks to bound memory."""
+def _mean_abs(blocks: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Mean absolute difference of the blocks at top-lefts a[k] and b[k] (y, x) of ``blocks`` (the
+    image's sliding-window view), in chunks to bound memory."""
     out = np.empty(len(a), np.float32)
     for start in range(0, len(a), chunk):
         sa, sb = a[start:start + chunk], b[start:start + chunk]
-        out[start:start + chunk] = cv2.absdiff(win[sa], win[sb]).mean(axis=1)
+        pa, pb = blocks[sa[:, 0], sa[:, 1]], blocks[sb[:, 0], sb[:, 1]]
+        out[start:start + chunk] = cv2.absdiff(pa, pb).reshape(len(sa), -1).sum(axis=1, dtype=np.uint16) / (BLOCK * BLOCK)
     return out
 
 

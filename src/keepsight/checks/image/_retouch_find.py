@@ -30,12 +30,30 @@ def _scaled(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int,
     return (box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor)
 
 
-def _chroma(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
-    """max - min channel at the noise analysis scale (None for a gray image)."""
+def _chroma(image: np.ndarray) -> np.ndarray | None:
+    """max - min channel (None for a gray image, or a gray one stored as BGR)."""
     if image.ndim == 2:
         return None
-    chroma = cv2.absdiff(image.max(axis=2), image.min(axis=2))
+    b, g, r = cv2.split(image)
+    chroma = cv2.absdiff(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
+    return chroma if cv2.countNonZero(chroma) else None
+
+
+def _at(chroma: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``chroma`` at an analysis scale."""
+    if chroma is None or chroma.shape == shape:
+        return chroma
     return cv2.resize(chroma, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def _pen_colour(chroma: np.ndarray | None) -> np.ndarray | None:
+    """Pixels far more colourful than the image's content: an annotator's pen (pure and near-pure
+    colours: max - min channel 150 and more) on a capture whose colours are muted (BSData's brass
+    tints reach about 120, with 90% of pixels under about 65). Strokes of one colour repeat exactly
+    (a text's letters, an arrow's two barbs): no copy-move evidence."""
+    if chroma is None:
+        return None
+    return chroma > max(100.0, 2.0 * float(np.percentile(chroma, 90)))
 
 
 def smooth_score(s: SmoothIsland, *, binary: bool = False) -> float:
@@ -69,13 +87,15 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
     """Retouched regions of one image (BGR or gray), best first. ``islands``: also every smooth island
     of a plausible size whatever its score, so a dataset-level pass can tell scene from edit."""
     gray, factor = work_gray(image)  # the clone search wants detail: up to WORK_SIDE (1280) pixels
+    chroma = _chroma(image)
     found: list[Retouch] = []
     # how many matched blocks make a copy: repeated structure matches more by chance in a bigger image,
     # and drawn or noisy content (a straight stroke on noise) more than a binarised scan's exact edges
     binary = is_binary(gray)
     need = (12.0 if binary else 20.0) + 18.0 * min(1.0, gray.size / 640.0**2)
     flat_ok = 1.0 if binary else 0.25  # binarised scans are flat areas and edges only
-    for c in find_clones(gray, jpeg_grid=factor == 1, min_unique=need / 2, max_flat=flat_ok):
+    pen = _pen_colour(_at(chroma, gray.shape))
+    for c in find_clones(gray, jpeg_grid=factor == 1, min_unique=need / 2, max_flat=flat_ok, exclude=pen):
         # a copy re-saved as JPEG differs from its source by 1-2 gray levels; chance matches of similar
         # texture differ by more: the more the matched blocks differ, the more of them make a copy
         many = need * (1.0 + max(0.0, c.diff - 2.0))
@@ -86,11 +106,11 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
                 "offset_x": c.offset[0] * factor, "offset_y": c.offset[1] * factor}))
     # noise is judged at up to NOISE_SIDE pixels: the scale the island thresholds were set at
     gray, factor = work_gray(image, NOISE_SIDE)
-    chroma = _chroma(image, gray.shape)
+    colour = _at(chroma, gray.shape)
     binary = is_binary(gray)
     for s in find_smooth_islands(gray):
         x1, y1, x2, y2 = s.box
-        if chroma is not None and float(chroma[y1:y2, x1:x2].mean()) > 40.0:
+        if colour is not None and float(colour[y1:y2, x1:x2].mean()) > 40.0:
             continue  # a coloured object or pen stroke is smooth in gray, but no inpainting makes colour
         score = smooth_score(s, binary=binary)
         if score >= min_score or (islands and s.radius >= 4.0 and s.area >= 100):

@@ -4,7 +4,8 @@ A retouched training image teaches a model a surface that was never captured (a 
 out of an NG image, a clean patch pasted over a scratch). Compute, per image:
 
 * copy-move: 8x8 block matching at every offset (``_retouch_clone``): many pixel-identical blocks
-  sharing one offset, forming one connected patch, each with a single partner;
+  sharing one offset, forming one connected patch, each with a single partner (blocks holding
+  pen-coloured pixels left out: a text's letters repeat exactly);
 * healing/inpainting: islands with no noise and no texture inside normally active content
   (``_retouch_noise``).
 
