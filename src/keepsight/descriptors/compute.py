@@ -26,7 +26,11 @@ MIN_WORK_SHARE = 0.9
 # Keypoints: many fine-scale ones (4 pyramid levels, low FAST threshold). Re-captures of one
 # surface share its fine texture (scratches, grain); look-alike parts on one fixture share only
 # the coarse structure, which a deep pyramid with few keypoints would spend its budget on.
-MAX_KEYPOINTS = 800
+# 600 rather than 800: the same or better recall on both benchmark seeds for 10-13 % less CPU
+# (verification computes fewer distances), though 5 % fewer confirmed pairs on small NEU-DET
+# images (docs/similarity.md); 500 keypoints or a 640 px work side lose 3-11 benchmark pairs,
+# 512 px joins look-alikes (benchmarks/results/similarity_sweep.json).
+MAX_KEYPOINTS = 600
 ORB_LEVELS = 4
 ORB_SCALE_FACTOR = 1.2
 ORB_FAST_THRESHOLD = 5
@@ -35,7 +39,7 @@ ORB_FAST_THRESHOLD = 5
 # than 90 % of the keypoints (low texture) are detected again at ORB_FAST_THRESHOLD.
 ORB_FAST_THRESHOLD_FIRST = 10
 THUMB_SIDE = 128
-DESCRIBE_VERSION = 4  # bump when the computation changes: old .npz files are then recomputed
+DESCRIBE_VERSION = 5  # bump when the computation changes: old .npz files are then recomputed
 
 Image.MAX_IMAGE_PIXELS = None  # the importer already refused decompression bombs
 
