@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
 
 from keepsight.errors import IntegrityError
-from keepsight.storage.blobs import LocalBlobStore, digest_bytes, open_blob_store
+from keepsight.storage.blobs import LocalBlobStore, atomic_write_bytes, digest_bytes, open_blob_store
 
 
 @pytest.fixture
@@ -65,3 +66,14 @@ def test_s3_store_refuses_bytes_corrupted_in_transit(s3_server: str) -> None:
     with pytest.raises(IntegrityError, match="different bytes"):
         store.put(data)
     assert not store.exists(digest_bytes(data))
+
+
+def test_atomic_writes_get_the_umask_mode_and_secrets_their_own(tmp_path: Path) -> None:
+    atomic_write_bytes(tmp_path / "report.html", b"<html></html>")
+    atomic_write_bytes(tmp_path / "token.json", b"{}", mode=0o600)
+    # What open() would give a new file under this process's umask (mkstemp alone gives 0600).
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"")
+    assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == stat.S_IMODE(probe.stat().st_mode)
+    assert stat.S_IMODE((tmp_path / "token.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["probe", "report.html", "token.json"]  # no temporary left

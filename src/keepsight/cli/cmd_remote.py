@@ -61,8 +61,8 @@ def register(app: typer.Typer) -> None:
             with RemoteClient(url) as client:
                 body = client.login(user, password)
             path = config_path()
-            atomic_write_bytes(path, json.dumps({"url": url, "user": user, "token": body["token"]}).encode("utf-8"))
-            path.chmod(0o600)
+            atomic_write_bytes(path, json.dumps({"url": url, "user": user, "token": body["token"]}).encode("utf-8"),
+                               mode=0o600)
         console.print(f"signed in to {url} as [bold]{user}[/] ({body['role']})", highlight=False)
 
     @remote.command("logout")

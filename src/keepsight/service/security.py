@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from pathlib import Path
@@ -65,8 +64,7 @@ def load_secret(root: Path) -> bytes:
     """The server's signing key in ``.keepsight/service-secret`` (created, mode 0600, on first use)."""
     path = root / STATE_DIR / SECRET_NAME
     if not path.exists():
-        atomic_write_bytes(path, secrets.token_bytes(32))
-        os.chmod(path, 0o600)
+        atomic_write_bytes(path, secrets.token_bytes(32), mode=0o600)
     key = path.read_bytes()
     if len(key) < 32:
         raise DatasetError("the service secret is shorter than 32 bytes; delete it to make a new one", path=path)

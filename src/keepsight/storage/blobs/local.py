@@ -11,15 +11,27 @@ from keepsight.errors import IntegrityError, StorageError
 from keepsight.storage.blobs.base import BlobInfo, check_digest, digest_bytes
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set back at once (module import, one thread)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files: reports and exports get the mode any other new file would get.
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
 
     Temporary file in the same folder, fsync, rename, fsync of the folder: a crash at any
-    moment leaves either nothing or the complete file.
+    moment leaves either nothing or the complete file. ``mode`` defaults to what the umask
+    gives a new file; secrets pass 0o600, set before the file appears under its name.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
+        os.fchmod(fd, _NEW_FILE_MODE if mode is None else mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
