@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from keepsight.dataset import Dataset
 from keepsight.descriptors.compute import DESCRIBE_VERSION, Description, describe_bytes
 from keepsight.descriptors.store import DescriptorStore, described_digests, descriptor_stats, stats_row
 from keepsight.errors import ImageError
+from keepsight.parallel import map_in_processes
 
 Progress = Callable[[int, int], None]
 _BATCH = 200  # catalog rows per transaction
@@ -113,8 +113,7 @@ def describe_digests(
     if workers <= 1 or len(todo) < 2 * _FILE_BATCH:
         consume(_describe_batch(t) for t in tasks)
     else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            consume(pool.imap_unordered(_describe_batch, tasks))
+        consume(map_in_processes(_describe_batch, tasks, workers=workers, initializer=_init_worker))
     _record(ds, rows)
     return report
 

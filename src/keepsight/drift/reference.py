@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing as mp
 import os
 import re
 from collections import Counter
@@ -35,6 +34,7 @@ from keepsight.drift.config import STATISTICS, DriftConfig, ReferenceConfig
 from keepsight.drift.features import image_features
 from keepsight.drift.scene import Registration
 from keepsight.errors import DatasetError, ImageError
+from keepsight.parallel import map_in_processes
 from keepsight.runs import fingerprint
 from keepsight.storage.blobs import atomic_write_bytes
 from keepsight.storage.catalog.rows import now
@@ -253,8 +253,7 @@ def _run_tasks(tasks: list[tuple[str, str | bytes, tuple[int, int] | None]], wor
     if workers <= 1 or len(tasks) < 16:
         yield from (_feature_task(t) for t in tasks)
         return
-    with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-        yield from pool.imap(_feature_task, tasks, chunksize=4)
+    yield from map_in_processes(_feature_task, tasks, workers=workers, initializer=_init_worker)
 
 
 def build_reference(ds: Dataset, *, config: DriftConfig | None = None, progress: Progress | None = None,
