@@ -2,7 +2,7 @@
 
 The two pixel checks (image.markings, image.retouched) are the only checks that decode images.
 Each distinct blob is read by the main process (the blob store may be S3) and handed as bytes to
-a pool of worker processes, at most ``4 x workers`` at a time so 10^5 images never sit in memory
+worker processes (``keepsight.parallel``), at most ``4 x workers`` at a time so 10^5 images never sit in memory
 together. A worker decodes with OpenCV, at 1/2, 1/4 or 1/8 scale when the image is at least that
 much larger than the analysis needs (JPEG decodes those from the DCT directly), and runs the
 analysis; boxes come back in original-image pixels.
@@ -10,10 +10,8 @@ analysis; boxes come back in original-image pixels.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import cv2
@@ -22,6 +20,7 @@ import numpy as np
 from keepsight.checks.context import AuditContext
 from keepsight.errors import ImageError
 from keepsight.model.annotation import Sample
+from keepsight.parallel import map_in_processes
 
 Analysis = Callable[[np.ndarray], list[dict[str, Any]]]  # image -> findings with "box" in its own pixels
 _REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
@@ -75,16 +74,11 @@ def scan(ctx: AuditContext, analysis: Analysis, *, work_side: int, workers: int 
             first = samples[0]
             yield samples, analyse_bytes(ctx.ds.image_bytes(first), max(first.width, first.height), work_side, analysis)
         return
-    window = 4 * workers
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        pending: list[tuple[list[Sample], Future[list[dict[str, Any]] | None]]] = []
-        for samples in by_blob.values():
-            first = samples[0]
-            data = ctx.ds.image_bytes(first)
-            pending.append((samples, pool.submit(analyse_bytes, data, max(first.width, first.height), work_side,
-                                                 analysis)))
-            if len(pending) >= window:
-                done, future = pending.pop(0)
-                yield done, future.result()
-        for done, future in pending:
-            yield done, future.result()
+    groups = list(by_blob.values())
+    tasks = ((ctx.ds.image_bytes(samples[0]), max(samples[0].width, samples[0].height), work_side, analysis)
+             for samples in groups)  # lazy: map_in_processes reads at most 4 x workers images ahead
+    yield from zip(groups, map_in_processes(_analyse_task, tasks, workers=workers), strict=True)
+
+
+def _analyse_task(task: tuple[bytes, int, int, Analysis]) -> list[dict[str, Any]] | None:
+    return analyse_bytes(*task)
