@@ -30,13 +30,13 @@ class Curve:
     tip: bool = False  # an arrow's tip (:func:`binary_arrow_tips`)
 
 
-def _ellipse(size: int) -> np.ndarray:
+def ellipse_kernel(size: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
 
 
 def _thin(mask: np.ndarray, size: int) -> np.ndarray:
     """The parts of a boolean mask narrower than ``size`` px (what an opening with a disc removes)."""
-    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _ellipse(size)) > 0
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, ellipse_kernel(size)) > 0
     return mask & ~opened
 
 
@@ -91,7 +91,7 @@ def binary_curves(chains: Chains, *, join: int = 20) -> list[Curve]:
     if not lengths.any():
         return []
     long = (lengths[labels] > 0).astype(np.uint8)
-    grouped = cv2.dilate(long, _ellipse(2 * join + 1))
+    grouped = cv2.dilate(long, ellipse_kernel(2 * join + 1))
     m, glabels, gstats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     near_dark = cv2.dilate(chains.thin_dark.astype(np.uint8), square) > 0
     near_bright = cv2.dilate(chains.thin_bright.astype(np.uint8), square) > 0
@@ -113,20 +113,20 @@ def binary_curves(chains: Chains, *, join: int = 20) -> list[Curve]:
     return out
 
 
-def binary_boxes(gray: np.ndarray, *, pen: int = 9, run: int = 25, align: float = 4.0,
+def binary_boxes(chains: Chains, *, run: int = 25, align: float = 4.0,
                  min_side: float = 0.12) -> list[tuple[tuple[int, int, int, int], str, int]]:
     """Drawn rectangles on a binarised image: three or four right-angle meetings of thin horizontal
     and vertical runs (longer than ``run`` px) at the corners of one rectangle whose sides are at
-    least ``min_side`` of the short side. A layout's thin traces turn by 45-degree chamfers or
+    least ``min_side`` of the short side (thin: narrower than the pen of :func:`edge_chains`). A layout's thin traces turn by 45-degree chamfers or
     rounded bends and never cross, so they meet at right angles rarely (at most 2 places on each of
     60 untouched DeepPCB scans), and hardly ever as three corners of one rectangle.
     Two corners joined by one straight side, both turning the same way for half a side (a
     bracket: the other two corners hidden where the pen crossed the layout's own colour), count as 2. Returns (box, "white" | "black", corners)."""
-    dark = gray < 128
-    side = min_side * min(gray.shape)
+    side = min_side * min(chains.dark.shape)
     found: list[tuple[tuple[int, int, int, int], str, int]] = []
-    for source, mask in (("black", dark), ("white", ~dark)):
-        thin = _thin(mask, pen).astype(np.uint8)
+    # the thin parts the chains were found along (narrower than their pen)
+    for source, thin_mask in (("black", chains.thin_dark), ("white", chains.thin_bright)):
+        thin = thin_mask.astype(np.uint8)
         horizontal = cv2.morphologyEx(thin, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
         vertical = cv2.morphologyEx(thin, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
         square = np.ones((5, 5), np.uint8)

@@ -28,6 +28,7 @@ from keepsight.checks.image._markings_binary import (
     binary_curves,
     binary_rings,
     edge_chains,
+    ellipse_kernel,
 )
 
 WORK_SIDE = 1024
@@ -79,10 +80,6 @@ def is_gray(image: np.ndarray) -> bool:
     return float(np.percentile(spread, 99.9)) <= GRAY_SPREAD
 
 
-def _ellipse(size: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-
-
 def hue_candidates(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mask of pure-colour pixels, chroma, hue). Pure pens have chroma near 255; JPEG's chroma
     subsampling halves that on 1-pixel lines, so the floor is low. It rises with the image's own
@@ -96,15 +93,15 @@ def hue_candidates(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def gray_candidates(gray: np.ndarray, pen: int) -> tuple[np.ndarray, np.ndarray]:
     """(white mask, black mask): near-extreme pixels on thin structures (top-hat wider than ``pen``)."""
-    kernel = _ellipse(2 * pen + 1)
+    kernel = ellipse_kernel(2 * pen + 1)
     white = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel)
     black = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
     return ((white >= 60) & (gray >= 200)).astype(np.uint8), ((black >= 60) & (gray <= 55)).astype(np.uint8)
 
 
 def _ring(mask: np.ndarray, inner: int, outer: int) -> np.ndarray:
-    grown = cv2.dilate(mask, _ellipse(2 * outer + 1))
-    core = cv2.dilate(mask, _ellipse(2 * inner + 1)) if inner > 0 else mask
+    grown = cv2.dilate(mask, ellipse_kernel(2 * outer + 1))
+    core = cv2.dilate(mask, ellipse_kernel(2 * inner + 1)) if inner > 0 else mask
     return (grown > 0) & (core == 0)
 
 
@@ -112,7 +109,7 @@ def group_strokes(mask: np.ndarray, *, join: int, min_pixels: int) -> list[tuple
     """Connected groups of candidate pixels, joined across ``join`` pixels; each with its mask crop offset."""
     if not mask.any():
         return []
-    joined = cv2.dilate(mask, _ellipse(2 * join + 1)) if join > 0 else mask
+    joined = cv2.dilate(mask, ellipse_kernel(2 * join + 1)) if join > 0 else mask
     n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     out = []
     for i in range(1, n):
@@ -192,7 +189,7 @@ def find_strokes(image: np.ndarray, *, pen: int = 7, join: int = 4, min_pixels: 
             strokes.append(s)
     if is_binary(gray):
         chains = edge_chains(gray)
-        boxes = [Curve(source, box, 0.0, 0.0, 0, corners) for box, source, corners in binary_boxes(gray)]
+        boxes = [Curve(source, box, 0.0, 0.0, 0, corners) for box, source, corners in binary_boxes(chains)]
         found = binary_curves(chains) + binary_rings(chains, gray.shape) + binary_arrow_tips(chains)
         return strokes, scale, found + boxes
     white, black = gray_candidates(gray, pen)
