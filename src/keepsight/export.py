@@ -101,7 +101,7 @@ def export_view(view: ExportView, dest: Path | str, *, format: str, strict: bool
     if dest.exists() and any(dest.iterdir()) and not overwrite:
         raise DatasetError("destination exists and is not empty; choose another or pass --overwrite", path=dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    ctx = WriteContext(options=options)
+    ctx = WriteContext(options=options, destination=dest)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     recording = _RecordingView(view, tmp)
     try:

@@ -10,12 +10,13 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from keepsight.errors import AnnotationError, DatasetError, ParseError, UnsafePathError
 from keepsight.formats.base import MemoryView, ReadContext, WriteContext
 from keepsight.formats.registry import get_format
 from keepsight.formats.yolo.lines import box_values, format_line, parse_line
-from keepsight.model import Annotation, Box, LabelBook, Polygon, RotatedBox, Sample, Tag
+from keepsight.model import Annotation, Box, LabelBook, Points, Polygon, RotatedBox, Sample, Tag
 from keepsight.model.convert import array_to_mask
 from tests.conftest import write_image
 from tests.formats.conformance import FormatConformance
@@ -446,9 +447,72 @@ def test_pose_option_without_kpt_shape(tmp_path: Path) -> None:
         read(tmp_path)
 
 
-def test_pose_is_not_a_written_task(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError):
-        export(view_of(tmp_path, [Annotation("a", Box(0, 0, 2, 2))]), tmp_path / "out", yolo_task="pose")
+def test_pose_export_round_trips_the_ultralytics_sample(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / ULTRALYTICS / "coco8-pose"
+    items = read(source)
+    book = LabelBook()
+    book.add("person")
+    view_items = []
+    for i, item in enumerate(items, 1):
+        assert isinstance(item.source, Path)
+        with Image.open(item.source) as image:
+            width, height = image.size
+        sample = Sample(id=i, path=item.path, blob="0" * 64, width=width, height=height, mode="RGB", format="JPEG",
+                        split=item.split or "train")
+        view_items.append((sample, item.annotations, source / item.path))
+    dest = tmp_path / "out"
+    ctx = export(MemoryView(labelbook=book, items=view_items), dest)
+    assert not ctx.losses
+    config = yaml.safe_load((dest / "data.yaml").read_text())
+    assert (config["task"], config["kpt_shape"]) == ("pose", [17, 3])
+    back = {Path(i.path).name: i.annotations for i in read(dest)}
+    assert kinds_of(read(dest)) == {"box": 21, "points": 21}
+    for item in items:
+        got = back[Path(item.path).name]
+        for want, have in zip(item.annotations, got, strict=True):
+            assert want.same_content(have, tol=1e-2), item.path
+            assert want.attributes == have.attributes
+
+
+def test_pose_export_pairs_boxes_and_keypoints_by_class_and_position(tmp_path: Path) -> None:
+    anns = [
+        Annotation("a", Box(20, 0, 40, 20)),
+        Annotation("a", Box(0, 0, 20, 20)),
+        Annotation("b", Box(0, 0, 20, 20)),
+        # not just after an "a" box: paired by position with the "a" box holding its points (the
+        # "b" box holds them too but is another class)
+        Annotation("a", Points([(5, 5), (10, 10)]), {"visibility": [2, 1]}),
+        Annotation("b", Points([(30, 5), (35, 8), (38, 12)])),  # no "b" box around it
+    ]
+    dest = tmp_path / "out"
+    ctx = export(view_of(tmp_path, anns), dest)
+    assert "keypoints without a box -> box around the keypoints" in ctx.losses
+    assert any("padded to 3 keypoints" in loss for loss in ctx.losses)
+    assert yaml.safe_load((dest / "data.yaml").read_text())["kpt_shape"] == [3, 3]
+    (item,) = read(dest)
+    by_label: dict[str, list[Annotation]] = {}
+    for a in item.annotations:
+        by_label.setdefault(f"{a.label}/{a.kind}", []).append(a)
+    # the "a" keypoints went with the left "a" box; the right one is written alone and reads back alone
+    assert sorted(a.geometry.to_json() for a in by_label["a/box"]) == [[0, 0, 20, 20], [20, 0, 40, 20]]
+    (a_points,) = by_label["a/points"]
+    assert a_points.geometry.to_json()[:4] == [5, 5, 10, 10] and a_points.attributes["visibility"] == [2, 1, 0]
+    assert sorted(a.geometry.to_json() for a in by_label["b/box"]) == [[0, 0, 20, 20], [30, 5, 38, 12]]
+    (b_points,) = by_label["b/points"]
+    assert b_points.attributes["visibility"] == [2, 2, 2]
+
+
+def test_pose_is_chosen_for_keypoints_and_two_columns_without_visibility(tmp_path: Path) -> None:
+    anns = [Annotation("a", Box(0, 0, 20, 20)), Annotation("a", Points([(5, 5), (10, 10)]))]
+    dest = tmp_path / "out"
+    assert not export(view_of(tmp_path, anns), dest).losses
+    assert yaml.safe_load((dest / "data.yaml").read_text())["kpt_shape"] == [2, 2]
+    assert (dest / "labels" / "train" / "img.txt").read_text().split()[5:] == ["0.125", "0.25", "0.25", "0.5"]
+    (item,) = read(dest)
+    assert [(a.kind, a.geometry.to_json(), a.attributes) for a in item.annotations] == [
+        ("box", [0, 0, 20, 20], {}),
+        ("points", [5, 5, 10, 10], {}),
+    ]
 
 
 # --- properties -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from keepsight.dataset import Dataset
 from keepsight.export import OWN_SPLIT_LISTS, export_dataset
@@ -54,3 +55,5 @@ def test_yolo_lists_and_data_yaml(split_ds: Dataset, tmp_path: Path) -> None:
         assert f"{split}: images/{split}" in config
         assert len((tmp_path / "y" / f"{split}.txt").read_text(encoding="utf-8").split()) == n
     assert not (tmp_path / "y" / "splits").exists()
+    # the export is written to a temporary folder and renamed: `path` names where it ends up
+    assert yaml.safe_load(config)["path"] == str((tmp_path / "y").resolve())

@@ -167,9 +167,12 @@ class MemoryView:
 class WriteContext:
     """Options for writers and the record of what an export could not keep."""
 
-    def __init__(self, *, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, *, options: dict[str, Any] | None = None, destination: Path | None = None) -> None:
         self.options = dict(options or {})
         self.losses: Counter[str] = Counter()
+        # Where the export lives once renamed into place; writers that record their own
+        # location (YOLO's data.yaml ``path``) must name it, not the temporary folder.
+        self.destination = destination
 
     def loss(self, what: str, count: int = 1) -> None:
         """Record a conversion that loses information, e.g. 'rotated_box -> box (VOC)'."""

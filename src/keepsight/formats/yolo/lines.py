@@ -75,10 +75,13 @@ def _pose(
     if extra != k * dims or k < 1:
         raise AnnotationError(f"pose line has {len(values)} values after the class id, expected 4 + {k}x{dims}")
     keypoints = values[4:]
+    box = Annotation(label, _box(values[:4], width, height))
+    if not any(keypoints[2::dims] if dims == 3 else keypoints):
+        return [box]  # every keypoint "not labelled": an object with a box only (how pose exports write one)
     xy = [v for i, v in enumerate(keypoints) if i % dims < 2]
     points = Points(_pixels(xy, width, height))
     attributes = {"visibility": [int(v) for v in keypoints[2::dims]]} if dims == 3 else {}
-    return [Annotation(label, _box(values[:4], width, height)), Annotation(label, points, attributes)]
+    return [box, Annotation(label, points, attributes)]
 
 
 def _box(values: list[float], width: int, height: int) -> Box:

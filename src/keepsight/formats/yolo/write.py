@@ -1,4 +1,4 @@
-"""Export to the Ultralytics layout (detect / segment / obb) or to class folders (classify)."""
+"""Export to the Ultralytics layout (detect / segment / obb / pose) or to class folders (classify)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from keepsight.errors import DatasetError
 from keepsight.formats._common.text import box_corners, enclosing_rotated_box, export_name
 from keepsight.formats.base import ExportView, WriteContext
 from keepsight.formats.yolo.lines import box_values, corner_values, format_line
+from keepsight.formats.yolo.pose import kpt_shape, pose_objects, pose_values
 from keepsight.model.annotation import Annotation, Sample
 from keepsight.model.convert import geometry_to_box, mask_to_polygons
 from keepsight.model.geometry import Box, Mask, Polygon, Polyline, RotatedBox
 from keepsight.model.labelbook import LabelBook
 
-_WRITTEN_TASKS = ("detect", "segment", "obb", "classify")
+_WRITTEN_TASKS = ("detect", "segment", "obb", "pose", "classify")
 _SPLITS = ("train", "val", "test")
 
 
@@ -30,6 +31,8 @@ def choose_task(kinds: Counter[str], option: str | None) -> str:
         return "obb"
     if kinds["polygon"] or kinds["mask"]:
         return "segment"
+    if kinds["points"]:
+        return "pose"
     if any(kinds[k] for k in ("box", "polyline", "points")) or not kinds["tag"]:
         return "detect"
     return "classify"
@@ -39,26 +42,32 @@ def write(view: ExportView, dest: Path, ctx: WriteContext) -> None:
     # Two passes: the task and the class ids depend on every annotation.
     kinds: Counter[str] = Counter()
     labels = dict.fromkeys(view.labelbook.names())  # an ordered set: declared classes first
+    keypoint_sets: list[Annotation] = []
     for _, anns in view.samples():
         kinds.update(a.kind for a in anns)
         labels.update(dict.fromkeys(a.label for a in anns))
+        keypoint_sets += [a for a in anns if a.kind == "points"]
     task = choose_task(kinds, ctx.option("yolo_task", None))
     if task == "classify":
         _write_classify(view, dest, ctx)
         return
     class_ids = {name: i for i, name in enumerate(labels)}
+    shape = kpt_shape(keypoint_sets) if task == "pose" else None
     listed: dict[str, list[str]] = {split: [] for split in _SPLITS}
     used: dict[str, set[str]] = {split: set() for split in _SPLITS}  # names clash only within a split folder
     for sample, anns in view.samples():
         split = _split(sample, ctx)
         name = export_name(sample, used[split])
         view.copy_image(sample, dest / "images" / split / name)
-        lines = [line for a in anns for line in _lines(a, task, sample, class_ids, view.labelbook, ctx)]
+        if shape is not None:
+            lines = _pose_lines(anns, sample, class_ids, shape, ctx)
+        else:
+            lines = [line for a in anns for line in _lines(a, task, sample, class_ids, view.labelbook, ctx)]
         label = dest / "labels" / split / Path(name).with_suffix(".txt")
         label.parent.mkdir(parents=True, exist_ok=True)
         label.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
         listed[split].append(f"./images/{split}/{name}")
-    _write_config(dest, task, list(labels), listed)
+    _write_config(dest, ctx.destination or dest, task, list(labels), listed, shape)
 
 
 def _split(sample: Sample, ctx: WriteContext) -> str:
@@ -68,8 +77,15 @@ def _split(sample: Sample, ctx: WriteContext) -> str:
     return sample.split
 
 
-def _write_config(dest: Path, task: str, labels: list[str], listed: dict[str, list[str]]) -> None:
-    config: dict[str, object] = {"path": str(dest.resolve())}
+def _write_config(
+    dest: Path,
+    final: Path,
+    task: str,
+    labels: list[str],
+    listed: dict[str, list[str]],
+    shape: tuple[int, int] | None,
+) -> None:
+    config: dict[str, object] = {"path": str(final.resolve())}
     for split, images in listed.items():
         if images:
             config[split] = f"images/{split}"
@@ -85,6 +101,8 @@ def _write_config(dest: Path, task: str, labels: list[str], listed: dict[str, li
         config = {key: config[key] for key in ("path", "train", "val", "test") if key in config}
     # ``task`` is not an Ultralytics key; it tells readers how to take 8-coordinate lines.
     config["task"] = task
+    if shape is not None:
+        config["kpt_shape"] = list(shape)
     config["names"] = dict(enumerate(labels))
     dest.mkdir(parents=True, exist_ok=True)
     text = header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
@@ -104,6 +122,15 @@ def _lines(
     else:
         values = _obb(ann, w, h, book, ctx)
     return [format_line(class_ids[ann.label], v) for v in values]
+
+
+def _pose_lines(
+    anns: list[Annotation], sample: Sample, class_ids: dict[str, int], shape: tuple[int, int], ctx: WriteContext
+) -> list[str]:
+    if any(set(a.attributes) - ({"visibility"} if a.kind == "points" else set()) for a in anns):
+        ctx.loss("attributes dropped (YOLO label lines hold none)")
+    objects = pose_objects(anns, ctx)
+    return [format_line(class_ids[o.label], pose_values(o, shape, sample.width, sample.height, ctx)) for o in objects]
 
 
 def _dropped(ann: Annotation, task: str, ctx: WriteContext) -> list[list[float]]:
