@@ -5,7 +5,8 @@
 Builds a small dataset of synthetic inspection images (brushed metal with a scratch, a spot, a
 dent, a crack, printed characters, a pen mark) in a temporary folder, serves it on loopback, sets
 up jobs through the REST API, and photographs the pages in headless Chromium from the distribution
-(/usr/bin/chromium) driven by Playwright, with the launch settings of tests/service/browser.
+(/usr/bin/chromium) driven by Playwright, launched and signed in as the browser tests do
+(keepsight.service.headless).
 """
 
 from __future__ import annotations
@@ -25,13 +26,11 @@ from keepsight.model.labelbook import AttributeSpec, ClassSpec, LabelBook
 from keepsight.runs import finish_run, start_run
 from keepsight.service import ServiceConfig, create_app
 from keepsight.service.client import RemoteClient
+from keepsight.service.headless import launch_chromium, sign_in
 from keepsight.service.security import Passwords
 from keepsight.service.server import BackgroundServer
 from keepsight.service.store import accounts
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1440, "height": 900}
 PASSWORD = "screenshots only"
 USERS = {"mia": "manager", "rafa": "reviewer", "ana": "annotator", "tom": "annotator"}
@@ -222,11 +221,7 @@ def set_up_work(url: str, ds: Dataset, drawn: dict[str, Any]) -> dict[str, int]:
 
 
 def login(page: Any, url: str, user: str) -> None:
-    page.goto(f"{url}/ui/login")
-    page.fill("#name", user)
-    page.fill("#password", PASSWORD)
-    page.click("#sign-in")
-    page.wait_for_url("**/ui/jobs")
+    sign_in(page, url, user, PASSWORD)
 
 
 def report_errors(page: Any, errors: list[str]) -> Any:
@@ -243,7 +238,7 @@ def shoot(url: str, ids: dict[str, int], out: Path) -> list[Path]:
     shots: list[Path] = []
     errors: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        browser = launch_chromium(playwright)
         annotator = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
         page = report_errors(annotator.new_page(), errors)
         page.set_viewport_size({"width": 960, "height": 600})

@@ -16,20 +16,13 @@ import pytest
 from keepsight import Dataset, import_path
 from keepsight.service import create_app
 from keepsight.service.client import RemoteClient
+from keepsight.service.headless import CHROMIUM, TIMEOUT_MS, launch_chromium, sign_in
 from keepsight.service.server import BackgroundServer
 from tests.conftest import write_image
 from tests.service.conftest import FAST, PASSWORD, add_users, labelbook
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 60_000  # the machine is shared and loaded: be patient, the assertions still have to hold
 IMAGE_SIZE = (320, 240)
 USERS = {"manager": "manager", "reviewer": "reviewer", "ann1": "annotator", "ann2": "annotator"}
-
-
-def launch_chromium(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -95,9 +88,5 @@ def context(browser: Any) -> Iterator[Any]:
 
 
 def login(page: Any, url: str, user: str) -> None:
-    page.goto(f"{url}/ui/login")
-    page.fill("#name", user)
-    page.fill("#password", PASSWORD)
-    page.click("#sign-in")
-    page.wait_for_url("**/ui/jobs")
+    sign_in(page, url, user, PASSWORD)
 
