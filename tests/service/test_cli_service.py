@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 
 from keepsight.cli.app import app
 from keepsight.service import create_app
+from keepsight.service.client import RemoteClient
 from keepsight.service.server import BackgroundServer, free_port
 from tests.conftest import write_image
-from tests.service.conftest import FAST, make_dataset
+from tests.service.conftest import FAST, PASSWORD, add_users, make_dataset
 
 runner = CliRunner()
 
@@ -77,6 +78,53 @@ def test_keepsight_serve_answers_on_its_port(dataset) -> None:  # type: ignore[n
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=30)[0].decode()
     assert "no admin account yet" in output
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """uvicorn's worker processes under ``pid`` (spawned by multiprocessing; not its resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def test_keepsight_serve_with_two_workers_shares_sessions_and_login_failures(dataset) -> None:  # type: ignore[no-untyped-def]
+    add_users(dataset, FAST)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "keepsight", "-d", str(dataset.root), "serve", "--port",
+                                str(port), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env=os.environ | {"COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200 and len(_worker_processes(process.pid)) == 2:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "keepsight serve --workers 2 did not start"
+            time.sleep(0.2)
+        # A session made on one worker is good on every worker: each request on a new connection.
+        login = httpx.post(f"{url}/auth/login", json={"name": "ann1", "password": PASSWORD})
+        assert login.status_code == 200
+        token = login.json()["token"]
+        for _ in range(8):
+            me = httpx.get(f"{url}/auth/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200 and me.json()["user"] == "ann1"
+        # The workers raced to make the signing key on start; a link signed by one is good on all.
+        manager = httpx.post(f"{url}/auth/login", json={"name": "manager", "password": PASSWORD}).json()["token"]
+        with RemoteClient(url, manager) as client:
+            link = client.export("manifest")["url"]
+        for _ in range(8):
+            assert httpx.get(f"{url}{link}").status_code == 200
+        # Failures counted by whichever worker took them lock the name on all of them.
+        for _ in range(dataset.config.service.login_max_failures):
+            assert httpx.post(f"{url}/auth/login", json={"name": "ann2", "password": "guess"}).status_code == 401
+        for _ in range(6):
+            assert httpx.post(f"{url}/auth/login", json={"name": "ann2", "password": PASSWORD}).status_code == 429
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=60)[0].decode()
+    assert "2 worker processes" in output
 
 
 def test_remote_commands_use_the_rest_api(dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from keepsight import Dataset
+from keepsight.service import create_app
 from keepsight.service.errors import TooManyRequests
 from keepsight.service.throttle import LoginThrottle
-from tests.service.conftest import PASSWORD, World
+from keepsight.storage.catalog.tables import svc_login_failures
+from tests.service.conftest import FAST, PASSWORD, World
 
 
 class Clock:
@@ -17,13 +25,21 @@ class Clock:
         return self.now
 
 
-def throttle(clock: Clock, *, per_user: int = 3, per_address: int = 10) -> LoginThrottle:
-    return LoginThrottle(max_per_user=per_user, max_per_address=per_address, window_seconds=60, clock=clock)
+@pytest.fixture
+def ds(tmp_path: Path, catalog_url: str) -> Iterator[Dataset]:
+    dataset = Dataset.init(tmp_path / "ds", catalog=catalog_url)
+    yield dataset
+    dataset.close()
 
 
-def test_a_name_is_refused_after_its_failures_until_the_oldest_leaves_the_window() -> None:
+def throttle(ds: Dataset, clock: Clock, *, per_user: int = 3, per_address: int = 10) -> LoginThrottle:
+    return LoginThrottle(ds.transaction, max_per_user=per_user, max_per_address=per_address, window_seconds=60,
+                         clock=clock)
+
+
+def test_a_name_is_refused_after_its_failures_until_the_oldest_leaves_the_window(ds: Dataset) -> None:
     clock = Clock()
-    limiter = throttle(clock)
+    limiter = throttle(ds, clock)
     for at in (1000.0, 1010.0, 1020.0):
         clock.now = at
         limiter.check("ann", "10.0.0.1")
@@ -36,9 +52,9 @@ def test_a_name_is_refused_after_its_failures_until_the_oldest_leaves_the_window
     limiter.check("ann", "10.0.0.1")
 
 
-def test_a_success_clears_the_name_but_not_the_address() -> None:
+def test_a_success_clears_the_name_but_not_the_address(ds: Dataset) -> None:
     clock = Clock()
-    limiter = throttle(clock, per_user=2, per_address=4)
+    limiter = throttle(ds, clock, per_user=2, per_address=4)
     limiter.failed("ann", "10.0.0.1")
     limiter.succeeded("ann")
     limiter.failed("ann", "10.0.0.1")
@@ -53,7 +69,7 @@ def test_a_success_clears_the_name_but_not_the_address() -> None:
 def test_the_login_route_answers_429_with_retry_after_even_for_the_right_password(world: World) -> None:
     clock = Clock()
     ctx = world.client.app.state.keepsight  # type: ignore[attr-defined]
-    ctx.logins = throttle(clock, per_user=3, per_address=100)
+    ctx.logins = throttle(world.ds, clock, per_user=3, per_address=100)
     for _ in range(3):
         wrong = world.client.post("/auth/login", json={"name": "ann1", "password": "guess"})
         assert wrong.status_code == 401
@@ -69,3 +85,35 @@ def test_the_login_route_answers_429_with_retry_after_even_for_the_right_passwor
     assert world.client.post("/auth/login", json={"name": "ann2", "password": PASSWORD}).status_code == 200
     clock.now += 61
     assert world.client.post("/auth/login", json={"name": "ann1", "password": PASSWORD}).status_code == 200
+
+
+def test_failures_are_pruned_once_they_leave_the_window(ds: Dataset) -> None:
+    clock = Clock()
+    limiter = throttle(ds, clock)
+    limiter.failed("ann", "10.0.0.1")
+    clock.now += 61
+    limiter.failed("bob", "10.0.0.2")  # recording prunes what left the window
+    with ds.reading() as conn:
+        kept = conn.execute(select(svc_login_failures.c.key).order_by(svc_login_failures.c.key)).scalars().all()
+    assert kept == ["10.0.0.2", "bob"]
+
+
+def test_two_service_processes_over_one_catalog_count_the_same_failures(ds: Dataset) -> None:
+    """What `keepsight serve --workers 2` relies on: each worker opens the dataset itself (here: a
+    second Dataset.open), and a guesser spreading attempts over the workers is refused all the same."""
+    from tests.service.conftest import add_users
+
+    add_users(ds, FAST)
+    other = Dataset.open(ds.root)
+    try:
+        with TestClient(create_app(ds, settings=FAST)) as first, TestClient(create_app(other, settings=FAST)) as second:
+            clients = [first, second]
+            for attempt in range(FAST.login_max_failures):
+                wrong = clients[attempt % 2].post("/auth/login", json={"name": "ann1", "password": "guess"})
+                assert wrong.status_code == 401
+            for client in clients:
+                assert client.post("/auth/login", json={"name": "ann1", "password": PASSWORD}).status_code == 429
+    finally:
+        other.close()
+    with ds.reading() as conn:
+        assert conn.execute(select(func.count()).select_from(svc_login_failures)).scalar_one() == 2 * FAST.login_max_failures

@@ -1,4 +1,4 @@
-"""The service's tables match migration 0005 on both backends; the API is described by OpenAPI."""
+"""The service's tables match migrations 0005-0006 on both backends; the API is described by OpenAPI."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from keepsight.storage.catalog.tables import metadata
 from tests.service.conftest import FAST
 
 
-def test_migration_0005_creates_exactly_the_service_tables(tmp_path: Path, catalog_url: str) -> None:
+def test_migrations_create_exactly_the_service_tables(tmp_path: Path, catalog_url: str) -> None:
     ds = Dataset.init(tmp_path / "ds", catalog=catalog_url)
     try:
         with ds.engine.connect() as conn:
@@ -25,7 +25,7 @@ def test_migration_0005_creates_exactly_the_service_tables(tmp_path: Path, catal
     finally:
         ds.close()
     service = {t for t in metadata.tables if t.startswith("svc_")}
-    assert len(service) == 14 and service <= tables
+    assert len(service) == 15 and service <= tables
     assert [d for d in diff if "svc_" in str(d)] == []
 
 

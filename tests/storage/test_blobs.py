@@ -77,3 +77,16 @@ def test_atomic_writes_get_the_umask_mode_and_secrets_their_own(tmp_path: Path) 
     assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == stat.S_IMODE(probe.stat().st_mode)
     assert stat.S_IMODE((tmp_path / "token.json").stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["probe", "report.html", "token.json"]  # no temporary left
+
+
+def test_an_exclusive_write_never_replaces_and_tells_who_won(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = tmp_path / "secret"
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda i: atomic_write_bytes(target, bytes([i]) * 32, mode=0o600, exclusive=True),
+                            range(8)))
+    assert won.count(True) == 1
+    assert target.read_bytes() == bytes([won.index(True)]) * 32
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret"]  # the losers' temporaries are gone

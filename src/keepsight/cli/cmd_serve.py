@@ -25,9 +25,10 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option(None, help="Interface to listen on (default: service.host, 127.0.0.1)."),
         port: int = typer.Option(None, help="TCP port (default: service.port, 8765)."),
+        workers: int = typer.Option(None, min=1, help="Worker processes behind the port (default: service.workers, 1)."),
     ) -> None:
         """Run the team service over the dataset: REST API (docs at /docs) and the annotation page."""
-        from keepsight.service import admin, create_app
+        from keepsight.service import admin
         from keepsight.service.server import serve as run
 
         with errors_to_exit():
@@ -36,13 +37,13 @@ def register(app: typer.Typer) -> None:
             if admin.count_admins(ds) == 0:
                 console.print("[yellow]no admin account yet[/]: create one with "
                               "'keepsight user add NAME --role admin'", highlight=False)
-            host, port = host or settings.host, port or settings.port
-            console.print(f"serving [bold]{ds.config.name}[/] on http://{host}:{port} (API docs at /docs)",
+            host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+            processes = f", {workers} worker processes" if workers > 1 else ""
+            console.print(f"serving [bold]{ds.config.name}[/] on http://{host}:{port} (API docs at /docs{processes})",
                           highlight=False)
-            try:
-                run(create_app(ds), host=host, port=port)
-            finally:
-                ds.close()
+            root = ds.root
+            ds.close()  # the server opens the dataset itself, once per worker
+            run(root, host=host, port=port, workers=workers)
 
     users = typer.Typer(help="Accounts of the team service (works without a running server).",
                         no_args_is_help=True)

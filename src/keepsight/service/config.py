@@ -15,6 +15,7 @@ class ServiceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     host: str = Field("127.0.0.1", description="interface `keepsight serve` listens on; 0.0.0.0 to serve a team")
     port: int = Field(8765, ge=1, le=65535, description="TCP port of `keepsight serve`")
+    workers: int = Field(1, ge=1, description="worker processes of `keepsight serve` behind its port; they share state through the catalog")
     session_hours: float = Field(12.0, gt=0, description="lifetime of the token a password login returns")
     job_size: int = Field(50, ge=1, description="images per job when a task does not say")
     max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="largest file an upload may declare (Upload-Length)")

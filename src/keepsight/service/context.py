@@ -30,7 +30,7 @@ class ServiceContext:
     _findings_lock: Lock = field(default_factory=Lock)
 
     def __post_init__(self) -> None:
-        self.logins = LoginThrottle(max_per_user=self.settings.login_max_failures,
+        self.logins = LoginThrottle(self.ds.transaction, max_per_user=self.settings.login_max_failures,
                                     max_per_address=self.settings.login_max_failures_per_address,
                                     window_seconds=self.settings.login_window_seconds)
 

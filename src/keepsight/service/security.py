@@ -64,7 +64,8 @@ def load_secret(root: Path) -> bytes:
     """The server's signing key in ``.keepsight/service-secret`` (created, mode 0600, on first use)."""
     path = root / STATE_DIR / SECRET_NAME
     if not path.exists():
-        atomic_write_bytes(path, secrets.token_bytes(32), mode=0o600)
+        # Worker processes may start at once: the first one's key is everyone's.
+        atomic_write_bytes(path, secrets.token_bytes(32), mode=0o600, exclusive=True)
     key = path.read_bytes()
     if len(key) < 32:
         raise DatasetError("the service secret is shorter than 32 bytes; delete it to make a new one", path=path)

@@ -3,20 +3,43 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 from fastapi import FastAPI
 
+from keepsight.service.app import create_app
 from keepsight.service.errors import ServiceError
 
+ROOT_VARIABLE = "KEEPSIGHT_SERVE_ROOT"  # how `serve --workers N` tells each worker its dataset
 
-def serve(app: FastAPI, *, host: str, port: int) -> None:
-    """Serve until interrupted (Ctrl-C)."""
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+def serve(root: Path, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve the dataset at ``root`` until interrupted (Ctrl-C).
+
+    With several workers, uvicorn forks that many processes behind one listening socket and each
+    opens the dataset itself (:func:`app_from_environment`); they share everything through the
+    catalog (accounts, tokens, drafts, uploads, login failures), so any worker may answer any request.
+    """
+    if workers == 1:
+        uvicorn.run(create_app(root), host=host, port=port, log_level="info", proxy_headers=True)
+        return
+    os.environ[ROOT_VARIABLE] = str(Path(root).resolve())
+    uvicorn.run("keepsight.service.server:app_from_environment", factory=True, workers=workers, host=host,
+                port=port, log_level="info", proxy_headers=True)
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory each worker process of ``serve(..., workers=N)`` calls."""
+    root = os.environ.get(ROOT_VARIABLE)
+    if not root:
+        raise ServiceError(f"{ROOT_VARIABLE} is not set: start workers with `keepsight serve --workers N`")
+    return create_app(root)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

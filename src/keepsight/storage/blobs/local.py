@@ -21,22 +21,33 @@ def _umask() -> int:
 _NEW_FILE_MODE = 0o666 & ~_umask()
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None, exclusive: bool = False) -> bool:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
 
     Temporary file in the same folder, fsync, rename, fsync of the folder: a crash at any
     moment leaves either nothing or the complete file. ``mode`` defaults to what the umask
     gives a new file; secrets pass 0o600, set before the file appears under its name.
+    ``exclusive`` never replaces an existing file (a hard link instead of a rename), so of
+    several processes creating one file, one wins and all read its bytes; returns whether
+    this call wrote the file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    written = True
     try:
         os.fchmod(fd, _NEW_FILE_MODE if mode is None else mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                written = False
+            Path(tmp).unlink()
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -45,6 +56,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return written
 
 
 class LocalBlobStore:

@@ -408,6 +408,18 @@ svc_exports = Table(
     Column("created_at", Stamp, nullable=False),
 )
 
+# Failed sign-ins, kept in the catalog so every worker process of `keepsight serve` counts
+# the same failures; rows older than the throttle's window are pruned as new ones arrive.
+svc_login_failures = Table(
+    "svc_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),  # user | address
+    Column("key", String(256), nullable=False),  # the case-folded user name, or the client address
+    Column("at", Float, nullable=False),  # seconds since the epoch (wall clock: shared by the workers)
+    Index("ix_svc_login_failures_kind_key_at", "kind", "key", "at"),
+)
+
 # Who did what through the service; append-only (triggers refuse UPDATE and DELETE).
 svc_audit_log = Table(
     "svc_audit_log",
