@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keepsight.descriptors import vlad
-from keepsight.descriptors.reduce import MIN_DIMENSIONS, fit_projection
+from keepsight.descriptors.reduce import MIN_DIMENSIONS, fit_and_project, fit_projection
 from keepsight.similarity import index as index_module
 from keepsight.similarity.index import GlobalIndex, similarity_dir
 
@@ -109,6 +109,15 @@ def test_projection_whitens_reduces_and_skips_tiny_training_sets() -> None:
     assert out.shape == (300, 64) and np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
     unnormalised = (raw - projection.mean) @ projection.components.T
     assert np.allclose(unnormalised.std(axis=0), 1.0, atol=0.1)  # whitened: unit variance per component
+
+
+def test_fit_and_project_gives_the_training_vectors_projection_for_free() -> None:
+    rng = np.random.default_rng(8)
+    raw = (rng.standard_normal((120, 900)) * np.geomspace(10, 0.1, 900)).astype(np.float32)
+    projection, projected = fit_and_project(raw, 32)
+    assert projection is not None and projected is not None and projected.shape == (120, 32)
+    assert np.allclose(projected, projection.apply(raw), atol=1e-4)
+    assert fit_and_project(raw[:20], 32) == (None, None)  # too few to learn a projection
 
 
 def test_vlad_encoding_matches_the_textbook_sum_of_residuals() -> None:

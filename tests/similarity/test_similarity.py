@@ -72,6 +72,33 @@ def test_incremental_add_reuses_old_work(synth_dataset: tuple[Path, dict[str, in
             assert names >= {n for n, part in truth.items() if part == 3}
 
 
+def test_find_similar_reads_back_no_description_it_has_just_computed(tmp_path: Path, monkeypatch) -> None:
+    """The describe stage hands its descriptions to the index and verification stages (no .npz
+    read back); a second run loads them from the store, with the same result."""
+    from keepsight.descriptors.store import DescriptorStore
+
+    src = tmp_path / "src"
+    src.mkdir()
+    write_captures(src, range(3), 1, seed=3)
+    loads: list[str] = []
+    original = DescriptorStore.load
+
+    def counting(self: DescriptorStore, digest: str):  # type: ignore[no-untyped-def]
+        loads.append(digest)
+        return original(self, digest)
+
+    monkeypatch.setattr(DescriptorStore, "load", counting)
+    with Dataset.init(tmp_path / "ds") as ds:
+        import_path(ds, src, format="image_folder")
+        first = find_similar(ds, workers=1, regions=False)
+        assert first.stats["described"] == 6 and loads == []
+        (ds.root / ".keepsight" / "similarity" / "verified.json").unlink()  # verify again from stored descriptions
+        second = find_similar(ds, workers=1, regions=False)
+    assert second.stats["described"] == 0 and len(set(loads)) == 6
+    assert [(p.a, p.b, p.strength) for p in second.pairs] == [(p.a, p.b, p.strength) for p in first.pairs]
+    assert len(first.groups) == 3
+
+
 def test_similar_to_finds_a_new_capture_with_evidence(
     synth_dataset: tuple[Path, dict[str, int]], tmp_path: Path
 ) -> None:
@@ -119,8 +146,14 @@ def test_region_match_finds_a_defect_reframed_in_another_capture(tmp_path: Path)
         result = find_similar(ds)
         again = find_similar(ds)  # incremental: region verifications come from the cache
     assert result.stats["regions"]["verified_new"] > 0
-    assert again.stats["regions"] == {"verified_new": 0, "cached": result.stats["regions"]["verified_new"], "vectors_new": 0}
-    assert [(p.a, p.b, p.reason, p.strength) for p in again.pairs] == [(p.a, p.b, p.reason, p.strength) for p in result.pairs]
+    assert again.stats["regions"] == {
+        "verified_new": 0,
+        "cached": result.stats["regions"]["verified_new"],
+        "vectors_new": 0,
+    }
+    assert [(p.a, p.b, p.reason, p.strength) for p in again.pairs] == [
+        (p.a, p.b, p.reason, p.strength) for p in result.pairs
+    ]
     assert not without.groups  # the image-level evidence alone does not link them
     region = [p for p in result.pairs if p.reason == "region"]
     assert len(region) == 1 and {Path(region[0].path_a).name, Path(region[0].path_b).name} == {"a.png", "b.png"}

@@ -45,6 +45,21 @@ def test_unrotated_pairs_need_the_larger_aligned_share() -> None:
     assert not verify_descriptions(_describe(scene), _describe(synth.shift(scene, 15, -10)), strict).ok
 
 
+def test_a_clear_pair_is_confirmed_by_the_quick_test_alone_and_look_alikes_are_not() -> None:
+    """Early accept: the quick test's inliers among the strongest keypoints reach 1.5 times the count
+    needed, so the full match is skipped (fewer inliers reported); the verdicts equal the full test's."""
+    scene = synth.scene(13)
+    a, b = _describe(scene), _describe(synth.rotate(scene, 21.0))
+    full = VerifyParams(early_accept=0.0)
+    early, late = verify_descriptions(a, b), verify_descriptions(a, b, full)
+    assert early.ok and late.ok
+    assert early.inliers >= 1.5 * early.needed and early.inliers < late.inliers  # only the quick test's inliers
+    assert early.matches < late.matches and early.coverage >= VerifyParams().min_coverage
+    # different parts on one fixture: many fixture inliers, but the coverage test holds in both paths
+    c, d = _describe(synth.scene(1)), _describe(synth.scene(2))
+    assert not verify_descriptions(c, d).ok and not verify_descriptions(c, d, full).ok
+
+
 def test_unrelated_images_stop_at_the_quick_test() -> None:
     rng = np.random.default_rng(7)
     noise = rng.integers(0, 256, (360, 480), dtype=np.uint8)
@@ -64,7 +79,9 @@ def test_verify_regions_picks_the_region_that_is_in_the_other_image() -> None:
     elsewhere = region_keypoints(da.keypoints, (20.0, 250.0, 80.0, 300.0))
     pasted = region_keypoints(da.keypoints, (float(x), float(y), float(x + w), float(y + h)))
     params = VerifyParams(min_inliers=10, inlier_share=0.0, min_coverage=0.0)
-    r, v = verify_regions(da.keypoints, da.descriptors, [elsewhere, pasted], db.keypoints, db.descriptors, params=params)
+    r, v = verify_regions(
+        da.keypoints, da.descriptors, [elsewhere, pasted], db.keypoints, db.descriptors, params=params
+    )
     assert r == 1 and v.ok and v.inliers >= 10
     r, v = verify_regions(da.keypoints, da.descriptors, [elsewhere], db.keypoints, db.descriptors, params=params)
     assert r == -1 or not v.ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -33,13 +33,14 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already; nested threads only fight
 
 
-Result = tuple[str, dict[str, object] | None, str | None]  # digest, stats row or None, error or None
-Task = tuple[list[tuple[str, str | bytes]], str]  # (digest, file path or bytes) pairs, dataset root
+# digest, stats row or None, error or None, the description itself (when the caller keeps them)
+Result = tuple[str, dict[str, object] | None, str | None, Description | None]
+Task = tuple[list[tuple[str, str | bytes]], str, bool]  # (digest, file path or bytes) pairs, dataset root, keep
 
 
 def _describe_batch(task: Task) -> list[Result]:
     """Describe a batch of blobs and write their files with one round of fsyncs."""
-    items, root = task
+    items, root, keep = task
     out: list[Result] = []
     done: list[Description] = []
     for digest, source in items:
@@ -47,11 +48,12 @@ def _describe_batch(task: Task) -> list[Result]:
             data = Path(source).read_bytes() if isinstance(source, str) else source
             desc = describe_bytes(digest, data)
         except (ImageError, OSError) as exc:
-            out.append((digest, None, str(exc)))
+            out.append((digest, None, str(exc), None))
             continue
         done.append(desc)
     DescriptorStore(Path(root)).save_many(done)
-    return out + [(d.digest, stats_row(d), None) for d in done]
+    # kept descriptions go back without their thumbnails: the later stages read keypoints and descriptors
+    return out + [(d.digest, stats_row(d), None, replace(d, thumbnail=b"") if keep else None) for d in done]
 
 
 def _record(ds: Dataset, rows: list[dict[str, object]]) -> None:
@@ -80,8 +82,15 @@ def pending_digests(ds: Dataset, digests: Iterable[str]) -> list[str]:
 
 
 def describe_digests(
-    ds: Dataset, digests: Iterable[str], *, progress: Progress | None = None, workers: int | None = None
+    ds: Dataset,
+    digests: Iterable[str],
+    *,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    on_described: Callable[[Description], None] | None = None,
 ) -> DescribeReport:
+    """Describe the digests without a current description. ``on_described`` receives each new
+    description (without its thumbnail): a caller that reads them next need not load the files again."""
     digests = list(dict.fromkeys(digests))
     todo = pending_digests(ds, digests)
     report = DescribeReport(total=len(digests), skipped=len(digests) - len(todo))
@@ -90,20 +99,22 @@ def describe_digests(
     if not todo:
         return report
     workers = workers or ds.config.ingest.workers or os.cpu_count() or 1
-    tasks = _tasks(ds, todo, _FILE_BATCH)
+    tasks = _tasks(ds, todo, _FILE_BATCH, on_described is not None)
     rows: list[dict[str, object]] = []
     done = report.skipped
 
     def consume(batches: Iterator[list[Result]]) -> None:
         nonlocal done
         for results in batches:
-            for digest, row, error in results:
+            for digest, row, error, desc in results:
                 done += 1
                 if row is None:
                     report.failed[digest] = error or "unknown error"
                 else:
                     rows.append(row)
                     report.computed += 1
+                    if desc is not None and on_described is not None:
+                        on_described(desc)
             if len(rows) >= _BATCH:
                 _record(ds, rows)
                 rows.clear()
@@ -118,14 +129,14 @@ def describe_digests(
     return report
 
 
-def _tasks(ds: Dataset, digests: list[str], size: int) -> Iterator[Task]:
+def _tasks(ds: Dataset, digests: list[str], size: int, keep: bool) -> Iterator[Task]:
     root = str(ds.root)
     for start in range(0, len(digests), size):
         items: list[tuple[str, str | bytes]] = []
         for digest in digests[start : start + size]:
             local = ds.blobs.local_path(digest)
             items.append((digest, str(local) if local is not None else ds.blobs.get(digest)))
-        yield items, root
+        yield items, root, keep
 
 
 def describe_dataset(ds: Dataset, progress: Progress | None = None, *, workers: int | None = None) -> DescribeReport:

@@ -40,12 +40,23 @@ def fit_projection(vectors: np.ndarray, dimensions: int = DIMENSIONS, *, seed: i
     at most a few thousand training images): one matrix product, half the time of a randomized
     SVD at 480 images. ``seed`` only matters for the randomized SVD used when N >= D.
     """
+    return fit_and_project(vectors, dimensions, seed=seed)[0]
+
+
+def fit_and_project(
+    vectors: np.ndarray, dimensions: int = DIMENSIONS, *, seed: int = 0
+) -> tuple[Projection | None, np.ndarray | None]:
+    """``fit_projection`` and, when it comes for free, ``projection.apply(vectors)`` (else None).
+
+    From the Gram matrix the training vectors' whitened coordinates are the eigenvectors
+    themselves (centred @ V_i / sqrt(variance_i) = u_i * sqrt(N - 1)): no (N, D) x (D, d) product.
+    """
     dims = min(dimensions, len(vectors) // MIN_TRAIN_PER_DIMENSION, vectors.shape[1])
     if dims < MIN_DIMENSIONS:
-        return None
+        return None, None
     x = np.asarray(vectors, np.float32)
     if len(x) >= x.shape[1]:
-        return _fit_randomized(x, dims, seed)
+        return _fit_randomized(x, dims, seed), None
     mean = x.mean(axis=0)
     centred = x - mean
     # centred = U S V^T: the Gram matrix's eigenvectors are U and its eigenvalues S^2, so the
@@ -55,7 +66,10 @@ def fit_projection(vectors: np.ndarray, dimensions: int = DIMENSIONS, *, seed: i
     eigenvalues, u = np.maximum(eigenvalues[top], 1e-12), u[:, top]
     # whitened axes: V_i / sqrt(variance_i) = centred^T u_i * sqrt(N - 1) / S_i^2
     components = (u * (np.sqrt(len(x) - 1) / eigenvalues)).T @ centred
-    return Projection(mean=mean.astype(np.float32), components=components.astype(np.float32))
+    projection = Projection(mean=mean.astype(np.float32), components=components.astype(np.float32))
+    norms = np.linalg.norm(u, axis=1, keepdims=True)  # apply() L2-normalises: the sqrt(N - 1) cancels
+    projected = np.divide(u, norms, out=np.zeros_like(u), where=norms > 0).astype(np.float32)
+    return projection, projected
 
 
 def _fit_randomized(x: np.ndarray, dims: int, seed: int) -> Projection:

@@ -101,25 +101,40 @@ def encode_description(desc: Description) -> bytes:
     return buf.getvalue()
 
 
+_FOLDERS_MADE: set[Path] = set()  # folders this process has made or found: no mkdir call per file
+
+
 def write_durably(items: Sequence[tuple[Path, bytes]]) -> None:
-    """Like ``atomic_write_bytes`` for many files at once: temp files, fsync all, rename all, fsync folders."""
+    """Like ``atomic_write_bytes`` for many files at once: temp files, fsync all, rename all, fsync folders.
+
+    Each temporary file is fsynced through the descriptor it was written with (one open per file).
+    """
     staged: list[tuple[str, Path]] = []
+    fds: list[int] = []
     try:
         for path, data in items:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-            staged.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        for tmp, _ in staged:
-            fd = os.open(tmp, os.O_RDONLY)
+            if path.parent not in _FOLDERS_MADE:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _FOLDERS_MADE.add(path.parent)
             try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+            except FileNotFoundError:  # the folder was removed since: make it again
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+            fds.append(fd)
+            staged.append((tmp, path))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        for fd in fds:
+            os.fsync(fd)
+        while fds:
+            os.close(fds.pop())
         for tmp, path in staged:
             os.replace(tmp, path)
     except BaseException:
+        for fd in fds:
+            os.close(fd)
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise

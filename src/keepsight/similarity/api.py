@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -67,10 +68,30 @@ class Match:
 
 
 class _Cache:
-    """Descriptions loaded on demand (a bounded LRU: 10^5 images do not fit in memory at once)."""
+    """Descriptions loaded on demand (a bounded LRU: 10^5 images do not fit in memory at once).
+
+    ``put`` takes the descriptions the describe stage has just computed, so they are not read back.
+    """
 
     def __init__(self, store: DescriptorStore, size: int = 4096) -> None:
-        self.get: Callable[[str], Description] = lru_cache(maxsize=size)(store.load)
+        self.store = store
+        self.size = size
+        self.known: OrderedDict[str, Description] = OrderedDict()
+
+    def get(self, digest: str) -> Description:
+        desc = self.known.get(digest)
+        if desc is None:
+            desc = self.store.load(digest)
+            self.put(desc)
+        else:
+            self.known.move_to_end(digest)
+        return desc
+
+    def put(self, desc: Description) -> None:
+        self.known[desc.digest] = desc
+        self.known.move_to_end(desc.digest)
+        if len(self.known) > self.size:
+            self.known.popitem(last=False)
 
 
 def find_similar(
@@ -110,10 +131,12 @@ def _find_similar(
     by_digest: dict[str, list[Sample]] = {}
     for s in samples:
         by_digest.setdefault(s.blob, []).append(s)
-    report = describe_digests(ds, by_digest, progress=progress, workers=workers)
+    cache = _Cache(DescriptorStore(ds.root))
+    # new descriptions go straight into the cache, unless it could not hold them until the index reads them
+    keep = cache.put if len(by_digest) <= cache.size else None
+    report = describe_digests(ds, by_digest, progress=progress, workers=workers, on_described=keep)
     digests = [d for d in by_digest if d not in report.failed]
     clock.lap("describe")
-    cache = _Cache(DescriptorStore(ds.root))
     index = vlad_index(ds.root, digests, cache.get)
     if backend is not None:
         from keepsight.descriptors.backends import model_index
@@ -136,7 +159,9 @@ def _find_similar(
     keypoints = {d: int(str(rec["keypoints"])) for d, rec in stats_by_digest.items()}
     for (da, db), v in results.items():
         if da in rep and db in rep:
-            pair = _evidence_pair(rep[da], rep[db], v, (dhashes[da], dhashes[db]), (keypoints[da], keypoints[db]), params)
+            pair = _evidence_pair(
+                rep[da], rep[db], v, (dhashes[da], dhashes[db]), (keypoints[da], keypoints[db]), params
+            )
             if pair is not None:
                 pairs.append(pair)
     meta = {s.id: s.metadata for s in samples}

@@ -29,7 +29,7 @@ import numpy as np
 from keepsight.config import STATE_DIR
 from keepsight.descriptors import vlad
 from keepsight.descriptors.compute import Description
-from keepsight.descriptors.reduce import Projection, fit_projection
+from keepsight.descriptors.reduce import Projection, fit_and_project
 from keepsight.storage.blobs import atomic_write_bytes
 
 IVF_FROM = 100_000  # below this an exact flat scan is fast enough and has perfect recall
@@ -222,7 +222,9 @@ def build_faiss_index(vectors: np.ndarray, *, seed: int = 0) -> faiss.Index:
         return flat
     nlist = 2 ** round(math.log2(math.sqrt(len(vectors))))
     quantizer = faiss.IndexFlatIP(dim)
-    ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    ivf = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
     rng = np.random.default_rng(seed)
     sample = vectors[rng.choice(len(vectors), min(len(vectors), 40 * nlist), replace=False)]
     ivf.cp.seed = seed
@@ -244,11 +246,15 @@ def train_vlad(digests: Sequence[str], load: Loader, *, seed: int = 0) -> Global
     descriptor_sets = [load(d).descriptors for d in sample]
     codebook = vlad.train_codebook(descriptor_sets, seed=seed, niter=CODEBOOK_ITERATIONS)
     raw = np.stack([vlad.encode(des, codebook) for des in descriptor_sets]) if descriptor_sets else None
-    projection = fit_projection(raw, seed=seed) if raw is not None else None
+    projection, projected = fit_and_project(raw, seed=seed) if raw is not None else (None, None)
     dim = projection.dimensions if projection is not None else len(codebook) * vlad.BITS
     index = GlobalIndex("vlad", [], np.zeros((0, dim), np.float32), codebook, projection, trained_on=len(sample))
     if raw is not None:
-        index.add(sample, index.project(raw))
+        if projected is None:
+            projected = index.project(raw)
+        else:  # as project(): no keypoints, no direction
+            projected[~raw.any(axis=1)] = 0.0
+        index.add(sample, projected)
     return index
 
 

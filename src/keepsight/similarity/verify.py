@@ -32,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     from keepsight.descriptors.compute import Description
 
-VERIFY_VERSION = 3  # 3: region matching needs 16 inliers (was 10), one search per image pair
+VERIFY_VERSION = 4  # 4: pairs the quick test alone confirms with a margin skip the full match (3: regions need 16)
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,12 @@ class VerifyParams:
     # both benchmark seeds and on 500 NEU-DET and 500 DeepPCB images, for ~10 % less time) ...
     quick_ratio_b: float = 1.5
     quick_min_inliers: int = 6  # ... and needs this many RANSAC inliers to go on
+    # A pair whose quick test alone passes the whole test with this margin (its tight inliers
+    # among the strongest keypoints reach ``early_accept`` times the inliers needed, with the
+    # coverage and scale tests) is confirmed without the full match: no pair that the full test
+    # rejects had more than 24 quick inliers on three benchmark seeds, while 60 % of the confirmed
+    # pairs have 33 or more, and the full match is four fifths of their cost. 0 turns it off.
+    early_accept: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,9 @@ class Verification:
 _NONE = Verification(0, 0, 0.0, 0.0, False)
 
 
-def ratio_matches(des_a: np.ndarray, des_b: np.ndarray | faiss.IndexBinary, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+def ratio_matches(
+    des_a: np.ndarray, des_b: np.ndarray | faiss.IndexBinary, ratio: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Lowe's ratio test on Hamming distances (FAISS binary search: ~5x faster than cv2.BFMatcher).
 
     ``des_b``: B's descriptors, or a FAISS binary index over them (to search it more than once).
@@ -162,9 +170,7 @@ def _similarity_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([rot, (md - rot @ ms)[:, None]])
 
 
-def _fit(
-    src: np.ndarray, dst: np.ndarray, params: VerifyParams, pixel: float
-) -> tuple[np.ndarray, np.ndarray] | None:
+def _fit(src: np.ndarray, dst: np.ndarray, params: VerifyParams, pixel: float) -> tuple[np.ndarray, np.ndarray] | None:
     """RANSAC similarity on orientation-consistent matches, then least squares on the tight inliers."""
     model, mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=params.reproj_px * pixel, maxIters=500, confidence=0.995
@@ -227,29 +233,50 @@ def verify(
         fit = _fit(kp_a[qi, :2], kp_b[ti, :2], params, pixel) if len(qi) >= params.quick_min_inliers else None
         if fit is None or int(fit[1].sum()) < params.quick_min_inliers:
             return Verification(len(qi), 0 if fit is None else int(fit[1].sum()), 0.0, 0.0, False)
+        if sizes is not None and params.early_accept > 0:
+            early = _judge(kp_a, kp_b, kp_a[qi, :2], fit, len(qi), params, sizes, params.early_accept)
+            if early.ok:
+                return early
         nearest = _two_nearest_extending(des_a, des_b, nearest, quick_b)
     qi, ti = _ratio_test(*nearest, params.ratio)
     qi, ti = _consistent(kp_a, kp_b, qi, ti, params)
     if len(qi) < min(params.min_inliers, params.quick_min_inliers):
         return Verification(len(qi), 0, 0.0, 0.0, False)
-    src, dst = kp_a[qi, :2], kp_b[ti, :2]
-    fit = _fit(src, dst, params, pixel)
+    src = kp_a[qi, :2]
+    fit = _fit(src, kp_b[ti, :2], params, pixel)
     if fit is None:
         return Verification(len(qi), 0, 0.0, 0.0, False)
+    return _judge(kp_a, kp_b, src, fit, len(qi), params, sizes)
+
+
+def _judge(
+    kp_a: np.ndarray,
+    kp_b: np.ndarray,
+    src: np.ndarray,
+    fit: tuple[np.ndarray, np.ndarray],
+    matches: int,
+    params: VerifyParams,
+    sizes: tuple[tuple[int, int], tuple[int, int]] | None,
+    margin: float = 1.0,
+) -> Verification:
+    """The verdict on a fitted transform: enough tight inliers (``margin`` times the count needed),
+    a plausible scale, and (with ``sizes``) the overlap share and coverage tests."""
     model, tight = fit
     inliers = int(tight.sum())
     scale, angle = _scale_angle(model)
     needed, coverage, overlap = params.min_inliers, 1.0, 0
     if sizes is not None:
+        if margin > 1.0 and inliers < margin * needed:  # an early verdict that cannot pass: no overlap needed
+            return Verification(matches, inliers, scale, angle, False, 0.0, 0, needed)
         overlap, coverage = _overlap(kp_a[:, :2], kp_b[:, :2], src[tight], model, sizes, params.grid)
         aligned = min(angle, 360.0 - angle) <= params.aligned_degrees
         needed = max(needed, math.ceil((params.aligned_share if aligned else params.inlier_share) * overlap))
     ok = (
-        inliers >= needed
+        inliers >= margin * needed
         and params.scale_range[0] <= scale <= params.scale_range[1]
         and coverage >= params.min_coverage
     )
-    return Verification(len(qi), inliers, scale, angle, ok, coverage, overlap, needed)
+    return Verification(matches, inliers, scale, angle, ok, coverage, overlap, needed)
 
 
 def verify_regions(
