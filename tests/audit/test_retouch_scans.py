@@ -1,7 +1,8 @@
-"""image.retouched on binarised PCB scans: coloured pen strokes are no copy.
+"""image.retouched on binarised PCB scans and JPEG photos: coloured pen strokes are no copy; healed
+patches found by the gray they smear over a scan and by the JPEG block grid they lack.
 
-Real DeepPCB scans from ../shared/data (skipped when absent); the block-level straight-edge
-measure is checked against the pairwise one it replaces.
+Real DeepPCB scans and a BSData frame from ../shared/data (skipped when absent); the block-level
+straight-edge measure is checked against the pairwise one it replaces.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 
 from keepsight.checks.image._retouch_clone import BLOCK, shift_change
 from keepsight.checks.image._retouch_find import find_retouching
-from tests.audit.plant_edits import draw_mark
+from keepsight.checks.image._retouch_grid import block_steps, find_gridless, find_shading
+from tests.audit.plant_edits import draw_mark, overlaps
 
 PCB = "deeppcb/PCBData/group20085/20085/{}_test.jpg"
 
@@ -32,8 +34,8 @@ def test_shift_change_is_each_blocks_difference_from_the_moved_block() -> None:
     for dy, dx in ((4, 0), (0, 4), (3, 2)):
         change = shift_change(gray, dy, dx)
         for y, x in ((0, 0), (5, 17), (40 - BLOCK - dy, 50 - BLOCK - dx)):
-            block = gray[y:y + BLOCK, x:x + BLOCK].astype(np.float32)
-            moved = gray[y + dy:y + dy + BLOCK, x + dx:x + dx + BLOCK].astype(np.float32)
+            block = gray[y : y + BLOCK, x : x + BLOCK].astype(np.float32)
+            moved = gray[y + dy : y + dy + BLOCK, x + dx : x + dx + BLOCK].astype(np.float32)
             assert change[y * ww + x] == pytest.approx(float(np.abs(block - moved).mean()), abs=1e-3)
         assert change[(40 - BLOCK) * ww + 50 - BLOCK] == -1.0  # the last block moved out of the image
 
@@ -44,3 +46,61 @@ def test_coloured_pen_text_on_a_scan_is_not_a_copy(shared_data: Path, seed: int)
     marked, _ = draw_mark(_scan(shared_data, "20085000"), "text", np.random.default_rng(seed), colour="red")
     assert [r.box for r in find_retouching(marked) if r.kind == "clone"] == []
 
+
+BSDATA = "bsdata/data/01_200828110014_277500_315_crop_2.jpg"  # a 1130 x 460 frame stored as JPEG quality 75
+
+
+def _encoded(image: np.ndarray, ext: str) -> np.ndarray:
+    return cv2.imdecode(cv2.imencode(ext, image)[1], cv2.IMREAD_UNCHANGED)
+
+
+@pytest.mark.parametrize("centre", [(200, 150), (400, 300), (900, 350)])
+def test_healing_a_jpeg_photo_leaves_a_patch_without_its_block_grid(shared_data: Path, centre: tuple[int, int]) -> None:
+    """Inpainted pixels are smooth across the 8x8 boundaries where the rest of the frame steps. Saved
+    as PNG; a JPEG re-save at quality 90 or less puts much of the grid back (docs/checks_learned.md)."""
+    path = shared_data / BSDATA
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert [r for r in find_retouching(frame) if r.kind == "gridless"] == []  # the capture itself
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.ellipse(mask, centre, (35, 30), 0, 0, 360, 255, -1)
+    healed = _encoded(cv2.inpaint(frame, mask, 3, cv2.INPAINT_TELEA), ".png")
+    truth = (centre[0] - 35, centre[1] - 30, centre[0] + 36, centre[1] + 31)
+    assert any(r.kind == "gridless" and overlaps(r.box, truth) for r in find_retouching(healed))
+
+
+def test_gridless_patches_need_an_image_with_a_grid() -> None:
+    """A capture never stored as JPEG (or at a quality that leaves no grid) is smooth everywhere: skipped."""
+    rng = np.random.default_rng(0)
+    coarse = cv2.GaussianBlur(rng.normal(0, 1, (480, 960)).astype(np.float32), (0, 0), 30)
+    smooth = np.clip(128 + 50 * coarse / coarse.std() + rng.normal(0, 0.8, coarse.shape), 0, 255).astype(np.uint8)
+    assert find_gridless(smooth) == []
+    jump, inner = block_steps(smooth)
+    assert jump.shape == inner.shape == ((480 - 2) // 8, (960 - 2) // 8)
+
+
+def test_block_steps_see_the_grid_of_flat_blocks_and_not_a_ramp() -> None:
+    ramp = np.tile(np.arange(64, dtype=np.float32) * 2.0, (64, 1))  # a smooth gradient: every step 2
+    blocks = np.repeat(np.repeat(np.arange(64, dtype=np.float32).reshape(8, 8) * 3.0, 8, axis=0), 8, axis=1)
+    jump, inner = block_steps(ramp.astype(np.uint8))
+    assert np.allclose(jump, 0.0) and np.allclose(inner, 1.0)  # 2 across columns, 0 down rows
+    jump, inner = block_steps(blocks.astype(np.uint8))  # flat 8x8 blocks, 3 apart across and 24 down
+    assert np.allclose(jump, (3.0 + 24.0) / 2) and np.allclose(inner, 0.0)
+    edged = ramp.copy()
+    edged[9:] += 100.0  # a strong edge one pixel beyond the first row of blocks' bottom boundary
+    jump, _ = block_steps(edged.astype(np.uint8))
+    assert np.allclose(jump[0], 0.0)  # compared with the block's own pixels only: no negative jump
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+@pytest.mark.parametrize("centre", [(200, 500), (450, 450)])
+def test_healing_a_scan_leaves_gray_away_from_its_edges(shared_data: Path, centre: tuple[int, int], ext: str) -> None:
+    scan = _scan(shared_data, "20085000")
+    assert all(p.area < 20 for p in find_shading(scan))  # its gray lies along its edges
+    assert [r for r in find_retouching(scan) if r.kind == "shaded"] == []
+    mask = np.zeros(scan.shape[:2], np.uint8)
+    cv2.circle(mask, centre, 25, 255, -1)
+    healed = _encoded(cv2.inpaint(scan, mask, 3, cv2.INPAINT_NS), ext)
+    truth = (centre[0] - 25, centre[1] - 25, centre[0] + 26, centre[1] + 26)
+    assert any(r.kind == "shaded" and overlaps(r.box, truth) for r in find_retouching(healed))

@@ -10,12 +10,14 @@ import numpy as np
 
 from keepsight.checks.image._markings_strokes import is_binary
 from keepsight.checks.image._retouch_clone import find_clones, work_gray
+from keepsight.checks.image._retouch_grid import find_gridless, find_shading
 from keepsight.checks.image._retouch_noise import NOISE_SIDE, SmoothIsland, find_smooth_islands
 
 
 @dataclass
 class Retouch:
-    kind: str  # "clone" (copy-move) | "smooth" (a noise-free island: healing, inpainting)
+    kind: str  # "clone" (copy-move); healing, inpainting: "smooth" (a noise-free island), "gridless" (no
+    # JPEG grid), "shaded" (gray on a black-and-white scan)
     box: tuple[int, int, int, int]  # the edited region (for a clone: the pasted target)
     score: float
     source: tuple[int, int, int, int] | None = None  # a clone's source region
@@ -69,7 +71,8 @@ def smooth_score(s: SmoothIsland, *, binary: bool = False) -> float:
     An island at the image border (a short stretch of it) must be clearly smoother than its ring
     (local ratio under 0.15-0.2) inside texture, and does not count inside flat content."""
     if s.ring_activity >= 0.3 and not binary:
-        compact = s.radius / np.sqrt(s.area)  # 0.56 for a disc, 0.33 for a 3:1 ellipse, 0.2 for 8:1, ~0.1 for an edge band
+        # 0.56 for a disc, 0.33 for a 3:1 ellipse, 0.2 for 8:1, ~0.1 for an edge band
+        compact = s.radius / np.sqrt(s.area)
         shape = _ramp(s.radius, 3.0, 4.0) * _ramp(s.area, 60, 120) * _ramp(compact, 0.12, 0.2)
         smooth = (1.0 - _ramp(s.local, 0.2, 0.3)) * (1.0 - _ramp(s.activity, 0.22, 0.3))
         context = _ramp(s.ring_activity, 0.4, 0.6) * _ramp(s.ring_normal, 0.4, 0.55) * (1.0 - _ramp(s.step, 1.0, 2.0))
@@ -101,9 +104,21 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
         many = need * (1.0 + max(0.0, c.diff - 2.0))
         score = _ramp(c.unique, many, 2 * many) * (1.0 - _ramp(c.diff, 3.5, 4.5))
         if score >= min_score:
-            found.append(Retouch("clone", _scaled(c.target, factor), round(score, 3), _scaled(c.source, factor), {
-                "blocks": c.blocks, "unique_blocks": round(c.unique, 1), "mean_difference": round(c.diff, 2),
-                "offset_x": c.offset[0] * factor, "offset_y": c.offset[1] * factor}))
+            found.append(
+                Retouch(
+                    "clone",
+                    _scaled(c.target, factor),
+                    round(score, 3),
+                    _scaled(c.source, factor),
+                    {
+                        "blocks": c.blocks,
+                        "unique_blocks": round(c.unique, 1),
+                        "mean_difference": round(c.diff, 2),
+                        "offset_x": c.offset[0] * factor,
+                        "offset_y": c.offset[1] * factor,
+                    },
+                )
+            )
     # noise is judged at up to NOISE_SIDE pixels: the scale the island thresholds were set at
     gray, factor = work_gray(image, NOISE_SIDE)
     colour = _at(chroma, gray.shape)
@@ -114,10 +129,45 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
             continue  # a coloured object or pen stroke is smooth in gray, but no inpainting makes colour
         score = smooth_score(s, binary=binary)
         if score >= min_score or (islands and s.radius >= 4.0 and s.area >= 100):
-            found.append(Retouch("smooth", _scaled(s.box, factor), round(score, 3), None, {
-                "area": s.area * factor * factor, "activity_ratio": round(s.activity, 3), "local_ratio": round(s.local, 3),
-                "radius": round(s.radius * factor, 1), "step": round(s.step, 1), "ring_normal": round(s.ring_normal, 3),
-                "reference_activity": round(s.reference, 2)}))
+            found.append(
+                Retouch(
+                    "smooth",
+                    _scaled(s.box, factor),
+                    round(score, 3),
+                    None,
+                    {
+                        "area": s.area * factor * factor,
+                        "activity_ratio": round(s.activity, 3),
+                        "local_ratio": round(s.local, 3),
+                        "radius": round(s.radius * factor, 1),
+                        "step": round(s.step, 1),
+                        "ring_normal": round(s.ring_normal, 3),
+                        "reference_activity": round(s.reference, 2),
+                    },
+                )
+            )
+    # painted in after decoding: no JPEG block pattern where the rest of the image has it (full resolution)
+    full = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    for p in find_gridless(full, exclude=_pen_colour(chroma)):
+        score = _ramp(p.blocks, 9.0, 13.0)
+        if score >= min_score:
+            found.append(
+                Retouch(
+                    "gridless",
+                    p.box,
+                    round(score, 3),
+                    None,
+                    {"gridless_blocks": p.blocks, "gridded_share": round(p.gridded, 3)},
+                )
+            )
+    if is_binary(full):
+        # gray smeared over a black-and-white scan, away from its edges (full resolution)
+        unit = (min(full.shape) / 640.0) ** 2  # DeepPCB's 640 x 640 scans set the sizes
+        # any colour on a black-and-white scan is a pen (JPEG blurs its chroma into the pixels around it)
+        for q in find_shading(full, exclude=None if chroma is None else chroma > 24):
+            score = _ramp(q.area / unit, 20.0, 40.0)
+            if score >= min_score:
+                found.append(Retouch("shaded", q.box, round(score, 3), None, {"gray_pixels": q.area}))
     return sorted(found, key=lambda r: -r.score)
 
 
@@ -129,8 +179,9 @@ def _relative_iou(a: tuple[float, float, float, float], b: tuple[float, float, f
     return inter / union if union > 0 else 0.0
 
 
-def recurring(found: dict[str, tuple[int, int, list[dict[str, Any]]]], *, min_images: int = 3,
-              min_iou: float = 0.3) -> set[tuple[str, int]]:
+def recurring(
+    found: dict[str, tuple[int, int, list[dict[str, Any]]]], *, min_images: int = 3, min_iou: float = 0.3
+) -> set[tuple[str, int]]:
     """(image key, index) of the edits that recur: the same kind at the same place (relative to the
     image size) in ``min_images`` or more images of that size. A smooth highlight or a repeated
     fixture that every capture of a scene shows is part of the scene; an edit is a one-off.

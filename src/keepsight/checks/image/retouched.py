@@ -7,7 +7,9 @@ out of an NG image, a clean patch pasted over a scratch). Compute, per image:
   sharing one offset, forming one connected patch, each with a single partner (blocks holding
   pen-coloured pixels left out: a text's letters repeat exactly);
 * healing/inpainting: islands with no noise and no texture inside normally active content
-  (``_retouch_noise``).
+  (``_retouch_noise``); on a photo stored as JPEG at a modest quality, a cluster of smooth 8x8
+  blocks without the JPEG block grid every other smooth block shows; on a black-and-white scan,
+  gray pixels far from every sharp edge (``_retouch_grid``).
 
 Score and threshold: ``_retouch_find`` turns each into a score in [0, 1]; ``min_score`` decides.
 Across the dataset, a candidate found at the same place in ``recurrence_images`` or more images of
@@ -35,14 +37,19 @@ from keepsight.checks.image._retouch_clone import WORK_SIDE
 from keepsight.checks.image._retouch_find import find_retouching, recurring
 from keepsight.model.annotation import Sample
 
-_WHAT = {"clone": "a patch copied from another place of the image (clone-stamp)",
-         "smooth": "a noise-free patch inside textured content (healing brush or inpainting)"}
+_WHAT = {
+    "clone": "a patch copied from another place of the image (clone-stamp)",
+    "smooth": "a noise-free patch inside textured content (healing brush or inpainting)",
+    "gridless": "a patch without the JPEG block pattern of the rest of the image (painted in after decoding)",
+    "shaded": "gray shading away from the edges of a black-and-white scan (healing, inpainting or a feathered paste)",
+}
 
 
 class RetouchedParams(CheckParams):
     min_score: float = Field(0.5, gt=0.0, le=1.0, description="how sure (0..1) an edit must be to be reported")
-    recurrence_images: int = Field(3, ge=0, description="candidates at one place in this many images are scene, "
-                                   "not edits (0 = keep all)")
+    recurrence_images: int = Field(
+        3, ge=0, description="candidates at one place in this many images are scene, not edits (0 = keep all)"
+    )
     workers: int = Field(0, ge=0, description="worker processes decoding images (0 = one per core)")
 
 
@@ -92,11 +99,24 @@ class Retouched(Check):
                 counts[e["kind"]] += 1
             kinds = sorted({e["kind"] for e in kept})
             for s in images[blob]:
-                findings.append(self.finding(
-                    "signs of retouching: " + "; ".join(_WHAT[k] for k in kinds),
-                    samples=[s.id], paths=[s.path], split=s.split, score=float(kept[0]["score"]),
-                    evidence={"box": kept[0]["box"], "edits": kept},
-                ))
-        return self.result(findings, images_scanned=scanned, images_retouched=len(findings),
-                           clone_regions=counts["clone"], smooth_regions=counts["smooth"],
-                           scene_candidates=len(scene), undecodable=undecodable)
+                findings.append(
+                    self.finding(
+                        "signs of retouching: " + "; ".join(_WHAT[k] for k in kinds),
+                        samples=[s.id],
+                        paths=[s.path],
+                        split=s.split,
+                        score=float(kept[0]["score"]),
+                        evidence={"box": kept[0]["box"], "edits": kept},
+                    )
+                )
+        return self.result(
+            findings,
+            images_scanned=scanned,
+            images_retouched=len(findings),
+            clone_regions=counts["clone"],
+            smooth_regions=counts["smooth"],
+            gridless_regions=counts["gridless"],
+            shaded_regions=counts["shaded"],
+            scene_candidates=len(scene),
+            undecodable=undecodable,
+        )
