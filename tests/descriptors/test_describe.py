@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from keepsight.dataset import Dataset
 from keepsight.descriptors import DescriptorStore, describe_bytes, describe_dataset, hamming64, load_stats
 from keepsight.descriptors.compute import jpeg_header
-from keepsight.descriptors.store import descriptor_stats
+from keepsight.descriptors.store import CorruptDescription, descriptor_stats
 from keepsight.ingest.importer import import_path
 from tests.similarity import synth
 
@@ -130,6 +130,41 @@ def test_batched_writes_are_complete_files_and_leave_no_temporaries(tmp_path: Pa
         store.save_many([describe_bytes("aa" + "2" * 62, _png(synth.scene(5))), broken])
     assert not store.has("aa" + "2" * 62)  # nothing of a failed batch becomes visible
     assert not list(store.folder.rglob(".tmp-*"))
+
+
+@pytest.mark.parametrize("damage", ["empty", "cut short", "one byte changed"])
+def test_a_damaged_description_is_described_again_from_its_blob(tmp_path: Path, damage: str) -> None:
+    """Files are not fsynced: after a crash one may be empty or cut short under its table row."""
+    with _dataset(tmp_path, 3) as ds:
+        describe_dataset(ds, workers=1)
+        digest = sorted(s.blob for s in ds.samples())[0]
+        store = DescriptorStore.for_dataset(ds)
+        good = store.load(digest)
+        path = store.path(digest)
+        data = path.read_bytes()
+        if damage == "empty":
+            path.write_bytes(b"")
+        elif damage == "cut short":
+            path.write_bytes(data[: len(data) // 2])
+        else:  # inside the keypoints: only the member's CRC-32 notices
+            start = data.index(b"keypoints.npy") + 200
+            path.write_bytes(data[:start] + bytes([data[start] ^ 0x10]) + data[start + 1 :])
+        with pytest.raises(CorruptDescription):
+            DescriptorStore(ds.root).load(digest)  # no source: it says so, never returns bad keypoints
+        if damage != "one byte changed":  # the header alone is still readable there
+            assert DescriptorStore(ds.root).version(digest) == -1
+        again = store.load(digest)
+        assert store.repaired == 1
+        assert np.array_equal(again.keypoints, good.keypoints) and again.stats == good.stats
+        assert DescriptorStore(ds.root).load(digest).dhash == good.dhash  # rewritten in place
+        # without its table row a damaged file is described again by the describe pass
+        path.write_bytes(
+            data[:start] + bytes([data[start] ^ 0x10]) + data[start + 1 :] if damage == "one byte changed" else b""
+        )
+        with ds.transaction() as conn:
+            conn.execute(delete(descriptor_stats).where(descriptor_stats.c.digest == digest))
+        assert describe_dataset(ds, workers=1).computed == 1
+        assert DescriptorStore(ds.root).load(digest).dhash == good.dhash
 
 
 def test_keypoints_come_strongest_first_so_a_prefix_is_the_best_subset() -> None:

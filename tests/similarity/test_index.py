@@ -108,7 +108,13 @@ def test_projection_whitens_reduces_and_skips_tiny_training_sets() -> None:
     out = projection.apply(raw)
     assert out.shape == (300, 64) and np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
     unnormalised = (raw - projection.mean) @ projection.components.T
-    assert np.allclose(unnormalised.std(axis=0), 1.0, atol=0.1)  # whitened: unit variance per component
+    spread = unnormalised.std(axis=0)  # square-root whitened: the spread is the square root of the original's
+    full = fit_projection(raw, 64, power=1.0)
+    assert full is not None
+    assert np.allclose(((raw - full.mean) @ full.components.T).std(axis=0), 1.0, atol=0.1)  # full: unit variance
+    sigma = 1.0 / np.linalg.norm(full.components, axis=1)  # full whitening divides unit axes by sigma
+    assert np.allclose(spread, np.sqrt(sigma), rtol=0.05)
+    assert spread.max() / spread.min() > 1.1  # not flattened: strong components still weigh more
 
 
 def test_fit_and_project_gives_the_training_vectors_projection_for_free() -> None:
@@ -145,3 +151,39 @@ def test_projection_from_the_gram_matrix_equals_the_randomized_pca() -> None:
     assert np.all(cosines[:8] > 0.999)  # the same leading axes, up to sign (the randomized SVD's last ones are rough)
     scales = np.linalg.norm(exact.components, axis=1), np.linalg.norm(randomized.components, axis=1)
     assert np.allclose(scales[0][:8], scales[1][:8], rtol=1e-3)  # and the same whitening
+
+
+def test_an_index_whitened_otherwise_is_learned_again(tmp_path: Path) -> None:
+    from keepsight.descriptors.compute import Description
+    from keepsight.descriptors.reduce import WHITEN_POWER
+
+    rng = np.random.default_rng(9)
+    descs = {
+        f"{i:064x}": Description(
+            f"{i:064x}",
+            100,
+            100,
+            "L",
+            1.0,
+            {},
+            0,
+            0,
+            np.zeros((200, 4), np.float32),
+            rng.integers(0, 256, (200, 32), dtype=np.uint8),
+        )
+        for i in range(60)
+    }
+    index = index_module.vlad_index(tmp_path, list(descs), descs.__getitem__)
+    assert index.projection is not None and index.whiten_power == WHITEN_POWER
+    assert GlobalIndex.load(tmp_path, "vlad").whiten_power == WHITEN_POWER  # type: ignore[union-attr]
+    kept = index_module.vlad_index(tmp_path, list(descs), descs.__getitem__)
+    assert np.array_equal(kept.codebook, index.codebook)  # type: ignore[arg-type]  # loaded, not learned again
+    # an index from before the power was stored (fully whitened): loaded as power 1, then replaced
+    with np.load(_folder(tmp_path).with_name("global-vlad") / "base.npz") as z:
+        arrays = {k: z[k] for k in z.files if k != "whiten_power"}
+    old = index.project(np.stack([vlad.encode(d.descriptors, index.codebook) for d in descs.values()]))  # type: ignore[arg-type]
+    arrays["vectors"] = old + 1.0  # marks the old vectors
+    np.savez(_folder(tmp_path).with_name("global-vlad") / "base.npz", **arrays)
+    assert GlobalIndex.load(tmp_path, "vlad").whiten_power == 1.0  # type: ignore[union-attr]
+    again = index_module.vlad_index(tmp_path, list(descs), descs.__getitem__)
+    assert again.whiten_power == WHITEN_POWER and np.allclose(np.linalg.norm(again.vectors, axis=1), 1.0, atol=1e-4)

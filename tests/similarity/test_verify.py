@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from keepsight.descriptors.compute import Description, describe_bytes
 from keepsight.similarity.verify import VerifyParams, region_keypoints, verify_descriptions, verify_regions
@@ -104,3 +107,46 @@ def test_the_full_match_extending_the_quick_one_equals_a_fresh_search() -> None:
         assert np.array_equal(dist, fresh_dist)
         unique = fresh_dist[:, 0] < fresh_dist[:, 1]  # with a tie either index is the nearest
         assert np.array_equal(nn[unique, 0], fresh_nn[unique, 0])
+
+
+def test_a_near_miss_is_verified_again_from_the_other_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test is not symmetric: a pair just short one way is tried the other way, and the
+    evidence is then turned back to read from A to B; a clear miss is not tried again."""
+    verify_module = importlib.import_module("keepsight.similarity.verify")  # the package exports a function `verify`
+
+    a, b = _describe(synth.scene(21)), _describe(synth.scene(22))
+    params = VerifyParams()
+    near = verify_module.Verification(40, 18, 1.0, 0.0, False, 0.9, 300, 22)  # 18 >= 0.75 x 22
+    clear = verify_module.Verification(10, 4, 1.0, 0.0, False, 0.1, 300, 22)
+    back = verify_module.Verification(45, 30, 0.5, 90.0, True, 0.9, 300, 22)
+    calls: list[tuple[str, str]] = []
+
+    def one_way(x: Description, y: Description, p: VerifyParams) -> verify_module.Verification:
+        calls.append(("a" if x is a else "b", "a" if y is a else "b"))
+        return back if x is b else first
+
+    monkeypatch.setattr(verify_module, "_verify_one_way", one_way)
+    first = near
+    v = verify_descriptions(a, b, params)
+    assert calls == [("a", "b"), ("b", "a")]
+    assert v.ok and v.inliers == 30 and v.scale == pytest.approx(2.0) and v.angle == pytest.approx(270.0)
+    calls.clear()
+    first = clear
+    assert not verify_descriptions(a, b, params).ok and calls == [("a", "b")]  # 4 inliers: not tried again
+    calls.clear()
+    first = near
+    off = VerifyParams(reverse_share=0.0)
+    assert verify_descriptions(a, b, off) is near and calls == [("a", "b")]
+
+
+def test_verification_is_symmetric_on_a_real_near_miss(shared_data: Path) -> None:
+    """Two NEU-DET scratch images that one side confirms (28 inliers) and the other misses by two
+    (20 of 22): either order gives the same verdict."""
+    folder = shared_data / "neu-det" / "IMAGES"
+    a, b = (describe_bytes(n, (folder / f"{n}.jpg").read_bytes()) for n in ("scratches_118", "scratches_144"))
+    from keepsight.similarity.verify import _verify_one_way
+
+    one, other = _verify_one_way(a, b, VerifyParams()), _verify_one_way(b, a, VerifyParams())
+    assert one.ok != other.ok  # the asymmetry this guards against
+    assert verify_descriptions(a, b).ok == verify_descriptions(b, a).ok
+    assert verify_descriptions(a, b, VerifyParams(reverse_share=0.0)).ok == one.ok

@@ -256,7 +256,7 @@ class ViewBuilder:
     def __init__(self, ds: Dataset, colours: dict[str, str]) -> None:
         self.ds = ds
         self.colours = colours
-        self.store = DescriptorStore(ds.root)
+        self.store = DescriptorStore.for_dataset(ds)
         self.images: dict[str, tuple[str, int, int]] = {}  # id -> (data URI, image width, height)
         self._ids: dict[tuple[str, int], str | None] = {}
         self._errors: dict[str, str] = {}

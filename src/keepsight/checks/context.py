@@ -129,7 +129,7 @@ class AuditContext:
     @cached_property
     def _store(self) -> DescriptorStore:
         _ = self.describe_failed
-        return DescriptorStore(self.ds.root)
+        return DescriptorStore.for_dataset(self.ds)
 
     def description(self, digest: str) -> Description:
         return self._store.load(digest)

@@ -12,13 +12,19 @@ from sqlalchemy import delete, insert
 
 from keepsight.dataset import Dataset
 from keepsight.descriptors.compute import DESCRIBE_VERSION, Description, describe_bytes
-from keepsight.descriptors.store import DescriptorStore, described_digests, descriptor_stats, stats_row
+from keepsight.descriptors.store import (
+    CorruptDescription,
+    DescriptorStore,
+    described_digests,
+    descriptor_stats,
+    stats_row,
+)
 from keepsight.errors import ImageError
 from keepsight.parallel import map_in_processes
 
 Progress = Callable[[int, int], None]
 _BATCH = 200  # catalog rows per transaction
-_FILE_BATCH = 16  # descriptions per worker task: written with one round of fsyncs
+_FILE_BATCH = 16  # descriptions per worker task: written as one batch
 
 
 @dataclass
@@ -39,7 +45,7 @@ Task = tuple[list[tuple[str, str | bytes]], str, bool]  # (digest, file path or 
 
 
 def _describe_batch(task: Task) -> list[Result]:
-    """Describe a batch of blobs and write their files with one round of fsyncs."""
+    """Describe a batch of blobs and write their files as one batch."""
     items, root, keep = task
     out: list[Result] = []
     done: list[Description] = []
@@ -74,9 +80,12 @@ def pending_digests(ds: Dataset, digests: Iterable[str]) -> list[str]:
         if digest in done:
             continue
         if store.has(digest) and store.version(digest) == DESCRIBE_VERSION:
-            rebuild.append(stats_row(store.load(digest)))  # killed between the file and the row
-        else:
-            todo.append(digest)
+            try:
+                rebuild.append(stats_row(store.load(digest)))  # killed between the file and the row
+                continue
+            except CorruptDescription:  # renamed but never written in full (files are not fsynced)
+                pass
+        todo.append(digest)
     _record(ds, rebuild)
     return todo
 

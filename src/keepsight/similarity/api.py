@@ -131,7 +131,7 @@ def _find_similar(
     by_digest: dict[str, list[Sample]] = {}
     for s in samples:
         by_digest.setdefault(s.blob, []).append(s)
-    cache = _Cache(DescriptorStore(ds.root))
+    cache = _Cache(DescriptorStore.for_dataset(ds))
     # new descriptions go straight into the cache, unless it could not hold them until the index reads them
     keep = cache.put if len(by_digest) <= cache.size else None
     report = describe_digests(ds, by_digest, progress=progress, workers=workers, on_described=keep)
@@ -474,7 +474,7 @@ def _similar_to(ds: Dataset, image: Path | str | bytes, k: int, params: VerifyPa
     for s in samples:
         by_digest.setdefault(s.blob, []).append(s)
     describe_digests(ds, by_digest)
-    store = DescriptorStore(ds.root)
+    store = DescriptorStore.for_dataset(ds)
     cache = _Cache(store)
     index = vlad_index(ds.root, [d for d in by_digest if store.has(d)], cache.get)
     matches: list[Match] = [Match(s.id, s.path, "exact", 1.0, {"digest": digest}) for s in by_digest.get(digest, [])]

@@ -29,7 +29,7 @@ import numpy as np
 from keepsight.config import STATE_DIR
 from keepsight.descriptors import vlad
 from keepsight.descriptors.compute import Description
-from keepsight.descriptors.reduce import Projection, fit_and_project
+from keepsight.descriptors.reduce import WHITEN_POWER, Projection, fit_and_project
 from keepsight.storage.blobs import atomic_write_bytes
 
 IVF_FROM = 100_000  # below this an exact flat scan is fast enough and has perfect recall
@@ -64,6 +64,7 @@ class GlobalIndex:
     codebook: np.ndarray | None = None
     projection: Projection | None = None
     trained_on: int = 0  # images the codebook and projection were learned from
+    whiten_power: float = WHITEN_POWER  # of the projection (indexes written before it was stored: 1)
     _faiss: faiss.Index | None = None
     _row: dict[str, int] | None = None
     _saved: int = 0  # rows already on disk
@@ -161,6 +162,7 @@ class GlobalIndex:
             "digests": np.array(self.digests, dtype="S64"),  # hex digests: 64 bytes each, not 256 as U64
             "vectors": self.vectors,
             "trained_on": np.array([self.trained_on]),
+            "whiten_power": np.array([self.whiten_power]),
         }
         if self.codebook is not None:
             arrays["codebook"] = self.codebook
@@ -192,6 +194,7 @@ class GlobalIndex:
                 codebook=z["codebook"] if "codebook" in z.files else None,
                 projection=projection,
                 trained_on=int(z["trained_on"][0]),
+                whiten_power=float(z["whiten_power"][0]) if "whiten_power" in z.files else 1.0,
             )
         index._base_rows = len(index.digests)
         parts = sorted(folder.glob("part-*.npz"))
@@ -262,12 +265,14 @@ def vlad_index(root: Path, digests: Sequence[str], load: Loader, *, retrain: boo
     """The VLAD index over ``digests``: loaded, extended with the new ones, saved.
 
     The codebook and projection are learned once; while the training set was small (fewer than
-    ``TRAIN_IMAGES``) they are learned again when the dataset has grown ``RETRAIN_GROWTH`` times.
+    ``TRAIN_IMAGES``) they are learned again when the dataset has grown ``RETRAIN_GROWTH`` times,
+    and so is a projection whitened otherwise than ``WHITEN_POWER`` says (an older index).
     """
     digests = list(dict.fromkeys(digests))
     index = None if retrain else GlobalIndex.load(root, "vlad")
     grown = index is not None and index.trained_on < TRAIN_IMAGES and len(digests) >= RETRAIN_GROWTH * index.trained_on
-    if index is None or index.codebook is None or grown:
+    stale = index is not None and index.projection is not None and index.whiten_power != WHITEN_POWER
+    if index is None or index.codebook is None or grown or stale:
         index = train_vlad(digests, load)
     new = [d for d in digests if d not in index.row]
     for start in range(0, len(new), 1000):

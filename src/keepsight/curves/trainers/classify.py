@@ -55,7 +55,7 @@ class FeatureClassifier(PredictingTrainer):
     def prepare(self, ds: Dataset, items: Sequence[CurveItem], progress: Progress | None = None) -> None:
         describe_items(ds, items, progress)
         stats = load_stats(ds.engine)
-        store = DescriptorStore(ds.root)
+        store = DescriptorStore.for_dataset(ds)
         digests = list(dict.fromkeys(i.digest for i in items))
         for n, digest in enumerate(digests, 1):
             gray = decode_gray(ds.blobs.get(digest), self.side)
