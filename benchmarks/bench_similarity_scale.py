@@ -12,7 +12,7 @@ added at the end. Everything goes through ``keepsight.similarity.index.GlobalInd
   image), the seconds this extrapolates to per 1000 images, recall of the planted duplicate in
   the top k, and agreement with an exact search on 200 queries,
 * persistence: saving (``base.npz`` + ``ivf.faiss``) and loading it again,
-* adding one image: VLAD-encoding 800 ORB descriptors with the stored codebook, projecting
+* adding one image: VLAD-encoding MAX_KEYPOINTS (600) ORB descriptors with the stored codebook, projecting
   them, appending to the live index and writing the part file, repeated ``--adds`` times.
 
     python benchmarks/bench_similarity_scale.py [--count 1000000]
@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 from keepsight.descriptors import vlad  # noqa: E402
+from keepsight.descriptors.compute import MAX_KEYPOINTS  # noqa: E402
 from keepsight.descriptors.reduce import DIMENSIONS, Projection  # noqa: E402
 from keepsight.similarity.index import IVF_FROM, NPROBE, GlobalIndex, similarity_dir  # noqa: E402
 
@@ -128,7 +129,7 @@ def main() -> None:
         del loaded
         add_ms = []
         for i in range(args.adds):
-            descriptors = rng.integers(0, 256, (800, 32), dtype=np.uint8)
+            descriptors = rng.integers(0, 256, (MAX_KEYPOINTS, 32), dtype=np.uint8)
 
             def add_one(i: int = i, descriptors: np.ndarray = descriptors) -> None:
                 index.add([f"new{i:061d}"], index.encode([descriptors]))
@@ -170,7 +171,7 @@ def main() -> None:
         "add_one_image_ms": {
             "median": round(statistics.median(add_ms), 2),
             "max": round(max(add_ms), 2),
-            "what": "VLAD of 800 ORB descriptors + projection + append to the live index + part file written durably",
+            "what": f"VLAD of {MAX_KEYPOINTS} ORB descriptors + projection + append to the live index + part file written durably",
             "found_again": found_new,
         },
     }
