@@ -1,5 +1,7 @@
 """image.retouched on binarised PCB scans and JPEG photos: coloured pen strokes are no copy; healed
-patches found by the gray they smear over a scan and by the JPEG block grid they lack.
+patches found by the gray they smear over a scan and by the JPEG block grid they lack; a clone of
+blank board stamped over a scan found as an exact solid square; faint copies re-saved as JPEG
+matched through the coarse table for faint blocks.
 
 Real DeepPCB scans and a BSData frame from ../shared/data (skipped when absent); the block-level
 straight-edge measure is checked against the pairwise one it replaces.
@@ -13,9 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
-from keepsight.checks.image._retouch_clone import BLOCK, shift_change
+from keepsight.checks.image._retouch_clone import BLOCK, find_clones, shift_change
 from keepsight.checks.image._retouch_find import find_retouching
-from keepsight.checks.image._retouch_grid import block_steps, find_gridless, find_shading
+from keepsight.checks.image._retouch_grid import block_steps, find_flat_squares, find_gridless, find_shading
 from tests.audit.plant_edits import draw_mark, overlaps
 
 PCB = "deeppcb/PCBData/group20085/20085/{}_test.jpg"
@@ -104,3 +106,46 @@ def test_healing_a_scan_leaves_gray_away_from_its_edges(shared_data: Path, centr
     healed = _encoded(cv2.inpaint(scan, mask, 3, cv2.INPAINT_NS), ext)
     truth = (centre[0] - 25, centre[1] - 25, centre[0] + 26, centre[1] + 26)
     assert any(r.kind == "shaded" and overlaps(r.box, truth) for r in find_retouching(healed))
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+def test_a_square_of_blank_board_stamped_on_a_scan_is_found_and_a_drawn_box_is_not(shared_data: Path, ext: str) -> None:
+    """A clone-stamp whose source is blank board leaves a solid square of one colour: nothing to
+    match, but scans have no such squares (their pads are discs, rectangles, squares with holes)."""
+    scan = _scan(shared_data, "20085000")
+    assert find_flat_squares(scan) == [] and [r for r in find_retouching(scan) if r.kind == "pasted"] == []
+    dark = scan < 128
+    for side in (70, 90):  # a place of one colour wide enough for the square and its surroundings
+        ys, xs = np.nonzero(cv2.erode(dark.astype(np.uint8), np.ones((side + 20, side + 20), np.uint8)))
+        if len(ys):
+            break
+    assert len(ys), "the scan has a wide dark area"
+    y, x = int(ys[len(ys) // 2]) - side // 2, int(xs[len(xs) // 2]) - side // 2
+    stamped = scan.copy()
+    stamped[y : y + side, x : x + side] = 255
+    found = [r.box for r in find_retouching(_encoded(stamped, ext)) if r.kind == "pasted"]
+    assert any(overlaps(box, (x, y, x + side, y + side)) for box in found)
+    disc = scan.copy()  # a disc is what a round pad looks like: not evidence
+    cv2.circle(disc, (x + side // 2, y + side // 2), side // 2, 255, -1)
+    assert find_flat_squares(_encoded(disc, ext)) == []
+    boxed = scan.copy()  # a drawn box's inside is a solid rectangle, with the box's far side of its own colour
+    cv2.rectangle(boxed, (x, y), (x + side, y + side), 255, 3)
+    assert find_flat_squares(_encoded(boxed, ext)) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_faint_blocks_of_a_jpeg_saved_copy_meet_in_the_coarse_table(seed: int) -> None:
+    """On faint texture (block std about 2.5) a JPEG re-save's 1-2 gray levels scatter the copy's
+    blocks over the fine hash steps; the coarse table for faint blocks finds many more of them."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (300, 400)).astype(np.float32), (0, 0), 1.2)
+    texture = np.clip(120 + 2.5 * noise / noise.std(), 0, 255).astype(np.uint8)
+    copied = texture.copy()
+    copied[180:248, 250:318] = texture[40:108, 60:128]
+    saved = cv2.imdecode(cv2.imencode(".jpg", copied, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+    fine = [c.unique for c in find_clones(saved, min_unique=10) if c.offset == (190, 140)]
+    both = [c.unique for c in find_clones(saved, min_unique=10, faint=3.0) if c.offset == (190, 140)]
+    assert both and both[0] >= 1.5 * max(fine, default=0.0)
+    alone = cv2.imdecode(cv2.imencode(".jpg", texture, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+    assert [r for r in find_retouching(alone) if r.kind == "clone"] == []
+    assert any(r.kind == "clone" and overlaps(r.box, (250, 180, 318, 248)) for r in find_retouching(saved))

@@ -23,9 +23,12 @@ import numpy as np
 
 BLOCK = 8
 _MAX_OFFSETS = 12  # candidate offsets examined per image, most votes first
+FAINT_LAGS = 1  # neighbours per block in the coarse table for faint blocks
 WORK_SIDE = 1280
-_MIX = np.array([1, 1_000_003, 998_244_353, 2_147_483_647, 40_503, 1_299_709, 15_485_863, 32_452_843,
-                 49_979_687, 67_867_967], dtype=np.int64)
+_MIX = np.array(
+    [1, 1_000_003, 998_244_353, 2_147_483_647, 40_503, 1_299_709, 15_485_863, 32_452_843, 49_979_687, 67_867_967],
+    dtype=np.int64,
+)
 _PROJECTION = np.random.default_rng(8).standard_normal((BLOCK, BLOCK)).astype(np.float32)
 _ZIGZAG = [(0, 0), (0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0)]
 
@@ -48,8 +51,9 @@ def work_gray(image: np.ndarray, work_side: int = WORK_SIDE) -> tuple[np.ndarray
     factor = max(1, int(np.ceil(max(gray.shape) / work_side)))
     if factor > 1:
         h, w = gray.shape
-        gray = cv2.resize(gray[: h - h % factor, : w - w % factor], (w // factor, h // factor),
-                          interpolation=cv2.INTER_AREA)
+        gray = cv2.resize(
+            gray[: h - h % factor, : w - w % factor], (w // factor, h // factor), interpolation=cv2.INTER_AREA
+        )
     return gray, factor
 
 
@@ -72,7 +76,9 @@ def block_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     feats = np.empty((hh * ww, len(_ZIGZAG)), np.float32)
     for k, (u, v) in enumerate(_ZIGZAG):
         kernel = np.outer(d[u], d[v]).astype(np.float32)
-        feats[:, k] = cv2.filter2D(g, cv2.CV_32F, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww].ravel()
+        feats[:, k] = cv2.filter2D(g, cv2.CV_32F, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[
+            :hh, :ww
+        ].ravel()
     mean = cv2.boxFilter(g, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww]
     sq = cv2.boxFilter(g * g, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww]
     std = np.sqrt(np.maximum(sq - mean * mean, 0.0)).ravel()
@@ -81,7 +87,9 @@ def block_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return feats, std, np.stack([ys, xs], axis=1), projection.ravel()
 
 
-def _bucket_pairs(keys: np.ndarray, by_projection: np.ndarray, lags: int, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+def _bucket_pairs(
+    keys: np.ndarray, by_projection: np.ndarray, lags: int, max_bucket: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs of rows with equal keys: rows sorted by (key, projection), each paired with the next
     ``lags`` rows of its bucket (``by_projection``: the row indices sorted by the projection, so one
     stable sort by key gives that order). Small buckets give all their pairs; in bigger ones a block
@@ -102,11 +110,28 @@ def _bucket_pairs(keys: np.ndarray, by_projection: np.ndarray, lags: int, max_bu
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
-def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc_step: float = 24.0,
-                max_diff: float = 4.0, diff_ratio: float = 0.7, min_shift: float = 16.0,
-                min_unique: float = 20.0, lags: int = 6, max_bucket: int = 64, shifts: tuple[float, ...] = (0.0, 0.5), jpeg_grid: bool = True, join: int = 8,
-                self_ratio: float = 1.4, self_margin: float = 0.2, self_move: int = 4, max_flat: float = 0.25,
-                exclude: np.ndarray | None = None) -> list[Clone]:
+def find_clones(
+    gray: np.ndarray,
+    *,
+    min_std: float = 1.5,
+    step: float = 0.2,
+    dc_step: float = 24.0,
+    max_diff: float = 4.0,
+    diff_ratio: float = 0.7,
+    min_shift: float = 16.0,
+    min_unique: float = 20.0,
+    lags: int = 6,
+    max_bucket: int = 64,
+    shifts: tuple[float, ...] = (0.0, 0.5),
+    jpeg_grid: bool = True,
+    join: int = 8,
+    self_ratio: float = 1.4,
+    self_margin: float = 0.2,
+    self_move: int = 4,
+    max_flat: float = 0.25,
+    exclude: np.ndarray | None = None,
+    faint: float = 0.0,
+) -> list[Clone]:
     """Copied patches in one gray image (work pixels).
 
     Blocks are hashed by their mean (``dc_step``) and their AC pattern normalised by the block's
@@ -138,8 +163,14 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     usable = std >= min_std  # straight edges stay in the buckets (a crowded bucket is a repeated pattern)
     if exclude is not None:
         hh, ww = gray.shape[0] - BLOCK + 1, gray.shape[1] - BLOCK + 1
-        touched = cv2.boxFilter(exclude.astype(np.float32), cv2.CV_32F, (BLOCK, BLOCK), normalize=False,
-                                anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww].ravel()
+        touched = cv2.boxFilter(
+            exclude.astype(np.float32),
+            cv2.CV_32F,
+            (BLOCK, BLOCK),
+            normalize=False,
+            anchor=(0, 0),
+            borderType=cv2.BORDER_CONSTANT,
+        )[:hh, :ww].ravel()
         usable &= touched == 0
     textured = np.flatnonzero(usable)
     if len(textured) < min_unique:
@@ -153,6 +184,17 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
         i, j = _bucket_pairs(keys, by_projection, lags, max_bucket)
         pairs_i.append(textured[i])
         pairs_j.append(textured[j])
+    if faint > 0.0:
+        # faint texture (block std under ``faint``): a JPEG re-save's 1-2 gray levels move its contrast-
+        # normalised pattern across the fine steps; one more table, twice as coarse, for those blocks
+        weak = np.flatnonzero(std[textured] < faint)
+        if len(weak) > 1:
+            coarse = scaled[weak].copy()
+            coarse[:, 1:] *= 0.5
+            order = np.argsort(projection[textured[weak]], kind="stable")
+            i, j = _bucket_pairs(np.floor(coarse + 0.25).astype(np.int32), order, FAINT_LAGS, max_bucket)
+            pairs_i.append(textured[weak[i]])
+            pairs_j.append(textured[weak[j]])
     i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
     delta = pos[j] - pos[i]
     keep = delta[:, 0] ** 2 + delta[:, 1] ** 2 >= min_shift**2
@@ -212,7 +254,7 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
     np.minimum.at(lo, local, seen)
     np.maximum.at(hi, local, seen)
     spread = (hi - lo).max(axis=1)
-    weight = ((spread[local[: len(i)]] <= 2) & (spread[local[len(i):]] <= 2)).astype(np.float64)
+    weight = ((spread[local[: len(i)]] <= 2) & (spread[local[len(i) :]] <= 2)).astype(np.float64)
     found: list[Clone] = []
     # offsets as one integer each (row-major, so the order is np.unique(delta, axis=0)'s, ~10x faster)
     span = int(max(gray.shape)) + 2
@@ -231,8 +273,12 @@ def find_clones(gray: np.ndarray, *, min_std: float = 1.5, step: float = 0.2, dc
             continue
         src, dst = pos[i[sel]], pos[j[sel]]
         clone = Clone(
-            source=_box(src), target=_box(dst), offset=(int(offsets[k][1]), int(offsets[k][0])),
-            blocks=len(sel), unique=unique, diff=float(diff[sel].mean()),
+            source=_box(src),
+            target=_box(dst),
+            offset=(int(offsets[k][1]), int(offsets[k][0])),
+            blocks=len(sel),
+            unique=unique,
+            diff=float(diff[sel].mean()),
         )
         if not any(_same(clone, c) for c in found):
             found.append(clone)
@@ -256,7 +302,9 @@ def flat_share(gray: np.ndarray) -> np.ndarray:
     kernel = np.ones((3, 3), np.uint8)
     flat = (cv2.dilate(gray, kernel) == cv2.erode(gray, kernel)).astype(np.float32)
     hh, ww = gray.shape[0] - BLOCK + 1, gray.shape[1] - BLOCK + 1
-    return cv2.boxFilter(flat, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[:hh, :ww].ravel()
+    return cv2.boxFilter(flat, cv2.CV_32F, (BLOCK, BLOCK), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)[
+        :hh, :ww
+    ].ravel()
 
 
 def _mean_abs(blocks: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
@@ -264,9 +312,11 @@ def _mean_abs(blocks: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 <
     image's sliding-window view), in chunks to bound memory."""
     out = np.empty(len(a), np.float32)
     for start in range(0, len(a), chunk):
-        sa, sb = a[start:start + chunk], b[start:start + chunk]
+        sa, sb = a[start : start + chunk], b[start : start + chunk]
         pa, pb = blocks[sa[:, 0], sa[:, 1]], blocks[sb[:, 0], sb[:, 1]]
-        out[start:start + chunk] = cv2.absdiff(pa, pb).reshape(len(sa), -1).sum(axis=1, dtype=np.uint16) / (BLOCK * BLOCK)
+        out[start : start + chunk] = cv2.absdiff(pa, pb).reshape(len(sa), -1).sum(axis=1, dtype=np.uint16) / (
+            BLOCK * BLOCK
+        )
     return out
 
 
@@ -286,8 +336,12 @@ def _largest_patch(points: np.ndarray, join: int) -> np.ndarray:
 
 
 def _box(points: np.ndarray) -> tuple[int, int, int, int]:
-    return (int(points[:, 1].min()), int(points[:, 0].min()),
-            int(points[:, 1].max()) + BLOCK, int(points[:, 0].max()) + BLOCK)
+    return (
+        int(points[:, 1].min()),
+        int(points[:, 0].min()),
+        int(points[:, 1].max()) + BLOCK,
+        int(points[:, 0].max()) + BLOCK,
+    )
 
 
 def _same(a: Clone, b: Clone) -> bool:

@@ -10,14 +10,16 @@ import numpy as np
 
 from keepsight.checks.image._markings_strokes import is_binary
 from keepsight.checks.image._retouch_clone import find_clones, work_gray
-from keepsight.checks.image._retouch_grid import find_gridless, find_shading
+from keepsight.checks.image._retouch_grid import find_flat_squares, find_gridless, find_shading
 from keepsight.checks.image._retouch_noise import NOISE_SIDE, SmoothIsland, find_smooth_islands
+
+FAINT = 3.0  # blocks under this std also meet in a coarser hash table (find_clones' ``faint``)
 
 
 @dataclass
 class Retouch:
     kind: str  # "clone" (copy-move); healing, inpainting: "smooth" (a noise-free island), "gridless" (no
-    # JPEG grid), "shaded" (gray on a black-and-white scan)
+    # JPEG grid), "shaded" (gray on a black-and-white scan); "pasted" (a flat square on a black-and-white scan)
     box: tuple[int, int, int, int]  # the edited region (for a clone: the pasted target)
     score: float
     source: tuple[int, int, int, int] | None = None  # a clone's source region
@@ -98,10 +100,13 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
     need = (12.0 if binary else 20.0) + 18.0 * min(1.0, gray.size / 640.0**2)
     flat_ok = 1.0 if binary else 0.25  # binarised scans are flat areas and edges only
     pen = _pen_colour(_at(chroma, gray.shape))
-    for c in find_clones(gray, jpeg_grid=factor == 1, min_unique=need / 2, max_flat=flat_ok, exclude=pen):
+    faint = 0.0 if binary else FAINT
+    for c in find_clones(gray, jpeg_grid=factor == 1, min_unique=need / 2, max_flat=flat_ok, exclude=pen, faint=faint):
         # a copy re-saved as JPEG differs from its source by 1-2 gray levels; chance matches of similar
-        # texture differ by more: the more the matched blocks differ, the more of them make a copy
-        many = need * (1.0 + max(0.0, c.diff - 2.0))
+        # texture differ by more: the more the matched blocks differ, the more of them make a copy.
+        # Halved (factor 2), a copy moved by an odd number of pixels is resampled half a pixel off its
+        # source: up to about 1 gray level more
+        many = need * (1.0 + max(0.0, c.diff - (3.0 if factor == 2 else 2.0)))
         score = _ramp(c.unique, many, 2 * many) * (1.0 - _ramp(c.diff, 3.5, 4.5))
         if score >= min_score:
             found.append(
@@ -168,6 +173,9 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
             score = _ramp(q.area / unit, 20.0, 40.0)
             if score >= min_score:
                 found.append(Retouch("shaded", q.box, round(score, 3), None, {"gray_pixels": q.area}))
+        # a solid exact square of one colour stamped over flat board of the other (nothing to match)
+        for sq in find_flat_squares(full, exclude=None if chroma is None else chroma > 24):
+            found.append(Retouch("pasted", sq.box, 1.0, None, {"fill": sq.fill, "ring": sq.ring}))
     return sorted(found, key=lambda r: -r.score)
 
 

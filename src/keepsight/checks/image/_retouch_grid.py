@@ -16,6 +16,9 @@ the grid is a candidate. Images without a strong grid (PNG captures, JPEG at qua
 reduced decodes, binarised scans with few smooth blocks) are skipped.
 
 *Shading* (``find_shading``): on a binarised scan, gray pixels far from every sharp edge.
+
+*Flat squares* (``find_flat_squares``): on a binarised scan, an isolated region of one colour that is
+an exact, solid, axis-aligned square: a flat patch stamped over flat board.
 """
 
 from __future__ import annotations
@@ -141,3 +144,57 @@ def find_shading(
         ShadedPatch((int(x), int(y), int(x + w), int(y + h)), int(a)) for x, y, w, h, a in stats[1:] if a >= min_area
     ]
     return sorted(found, key=lambda p: -p.area)
+
+
+@dataclass
+class FlatSquare:
+    box: tuple[int, int, int, int]  # image pixels
+    fill: float  # share of the box the region covers
+    ring: float  # share of the band 2-8 px outside the box that has the other colour
+
+
+def find_flat_squares(
+    gray: np.ndarray,
+    *,
+    min_side: float = 0.08,
+    max_side: float = 0.3,
+    squareness: float = 0.03,
+    min_fill: float = 0.97,
+    min_ring: float = 0.8,
+    exclude: np.ndarray | None = None,
+) -> list[FlatSquare]:
+    """Isolated solid squares of one colour on a black-and-white scan (``gray`` thresholded at 128).
+
+    A clone-stamp whose source is blank board, pasted over a flat area of the other colour, leaves
+    a solid square of ``min_side`` - ``max_side`` x the short side, its sides equal within
+    ``squareness`` and filling ``min_fill`` of its box, not touching the image border, with the other
+    colour all around it (``min_ring`` of the band 2-8 px outside its box: the inside of a drawn
+    box outline is a solid rectangle too, with the outline's far side of its own colour). The pads of
+    PCB scans are discs, rectangles or squares with holes and tracks: among the 1,575 DeepPCB scans
+    (test and template images) the closest is a 176 x 166 rectangle filling 98% of its box.
+    ``exclude``: pixels (coloured pen strokes) no region may touch."""
+    h, w = gray.shape
+    short = min(h, w)
+    bright = gray >= 128
+    found: list[FlatSquare] = []
+    for colour in (False, True):
+        mask = (bright == colour).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        for k in range(1, n):
+            x, y, bw, bh, area = (int(v) for v in stats[k])
+            if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+                continue
+            if min(bw, bh) < min_side * short or max(bw, bh) > max_side * short:
+                continue
+            if abs(bw - bh) > max(2.0, squareness * max(bw, bh)) or area < min_fill * bw * bh:
+                continue
+            x1, y1, x2, y2 = max(0, x - 8), max(0, y - 8), min(w, x + bw + 8), min(h, y + bh + 8)
+            band = np.ones((y2 - y1, x2 - x1), bool)
+            band[max(0, y - 2 - y1) : y + bh + 2 - y1, max(0, x - 2 - x1) : x + bw + 2 - x1] = False
+            ring = float((mask[y1:y2, x1:x2][band] == 0).mean())
+            if ring < min_ring:
+                continue
+            if exclude is not None and exclude[y1:y2, x1:x2].any():
+                continue
+            found.append(FlatSquare((x, y, x + bw, y + bh), round(area / (bw * bh), 3), round(ring, 3)))
+    return found

@@ -9,7 +9,9 @@ out of an NG image, a clean patch pasted over a scratch). Compute, per image:
 * healing/inpainting: islands with no noise and no texture inside normally active content
   (``_retouch_noise``); on a photo stored as JPEG at a modest quality, a cluster of smooth 8x8
   blocks without the JPEG block grid every other smooth block shows; on a black-and-white scan,
-  gray pixels far from every sharp edge (``_retouch_grid``).
+  gray pixels far from every sharp edge (``_retouch_grid``);
+* a clone of blank board on a black-and-white scan (nothing to match): an isolated, solid, exact
+  square of one colour (``_retouch_grid``).
 
 Score and threshold: ``_retouch_find`` turns each into a score in [0, 1]; ``min_score`` decides.
 Across the dataset, a candidate found at the same place in ``recurrence_images`` or more images of
@@ -42,6 +44,7 @@ _WHAT = {
     "smooth": "a noise-free patch inside textured content (healing brush or inpainting)",
     "gridless": "a patch without the JPEG block pattern of the rest of the image (painted in after decoding)",
     "shaded": "gray shading away from the edges of a black-and-white scan (healing, inpainting or a feathered paste)",
+    "pasted": "a solid square of one colour stamped over a black-and-white scan (a clone of blank board)",
 }
 
 
@@ -117,6 +120,7 @@ class Retouched(Check):
             smooth_regions=counts["smooth"],
             gridless_regions=counts["gridless"],
             shaded_regions=counts["shaded"],
+            pasted_regions=counts["pasted"],
             scene_candidates=len(scene),
             undecodable=undecodable,
         )
