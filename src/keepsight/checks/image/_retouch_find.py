@@ -91,7 +91,8 @@ def smooth_score(s: SmoothIsland, *, binary: bool = False) -> float:
 def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool = False) -> list[Retouch]:
     """Retouched regions of one image (BGR or gray), best first. ``islands``: also every smooth island
     of a plausible size whatever its score, so a dataset-level pass can tell scene from edit."""
-    gray, factor = work_gray(image)  # the clone search wants detail: up to WORK_SIDE (1280) pixels
+    full = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)  # once, at full size
+    gray, factor = work_gray(full)  # the clone search wants detail: up to WORK_SIDE (1280) pixels
     chroma = _chroma(image)
     found: list[Retouch] = []
     # how many matched blocks make a copy: repeated structure matches more by chance in a bigger image,
@@ -125,7 +126,7 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
                 )
             )
     # noise is judged at up to NOISE_SIDE pixels: the scale the island thresholds were set at
-    gray, factor = work_gray(image, NOISE_SIDE)
+    gray, factor = work_gray(full, NOISE_SIDE)
     colour = _at(chroma, gray.shape)
     binary = is_binary(gray)
     for s in find_smooth_islands(gray):
@@ -152,7 +153,6 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
                 )
             )
     # painted in after decoding: no JPEG block pattern where the rest of the image has it (full resolution)
-    full = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     for p in find_gridless(full, exclude=_pen_colour(chroma)):
         score = _ramp(p.blocks, 9.0, 13.0)
         if score >= min_score:
@@ -169,12 +169,13 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
         # gray smeared over a black-and-white scan, away from its edges (full resolution)
         unit = (min(full.shape) / 640.0) ** 2  # DeepPCB's 640 x 640 scans set the sizes
         # any colour on a black-and-white scan is a pen (JPEG blurs its chroma into the pixels around it)
-        for q in find_shading(full, exclude=None if chroma is None else chroma > 24):
+        scan_pen = None if chroma is None else chroma > 24
+        for q in find_shading(full, exclude=scan_pen):
             score = _ramp(q.area / unit, 20.0, 40.0)
             if score >= min_score:
                 found.append(Retouch("shaded", q.box, round(score, 3), None, {"gray_pixels": q.area}))
         # a solid exact square of one colour stamped over flat board of the other (nothing to match)
-        for sq in find_flat_squares(full, exclude=None if chroma is None else chroma > 24):
+        for sq in find_flat_squares(full, exclude=scan_pen):
             found.append(Retouch("pasted", sq.box, 1.0, None, {"fill": sq.fill, "ring": sq.ring}))
     return sorted(found, key=lambda r: -r.score)
 
