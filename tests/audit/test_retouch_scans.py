@@ -1,7 +1,8 @@
 """image.retouched on binarised PCB scans and JPEG photos: coloured pen strokes are no copy; healed
 patches found by the gray they smear over a scan and by the JPEG block grid they lack; a clone of
 blank board stamped over a scan found as an exact solid square; faint copies re-saved as JPEG
-matched through the coarse table for faint blocks.
+matched through the coarse table for faint blocks; a heal in a capture's own muted colour found (a
+pen-coloured disc not); a JPEG-85 copy of strong texture differing by 4-5 gray levels found.
 
 Real DeepPCB scans and a BSData frame from ../shared/data (skipped when absent); the block-level
 straight-edge measure is checked against the pairwise one it replaces.
@@ -149,3 +150,45 @@ def test_faint_blocks_of_a_jpeg_saved_copy_meet_in_the_coarse_table(seed: int) -
     alone = cv2.imdecode(cv2.imencode(".jpg", texture, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
     assert [r for r in find_retouching(alone) if r.kind == "clone"] == []
     assert any(r.kind == "clone" and overlaps(r.box, (250, 180, 318, 248)) for r in find_retouching(saved))
+
+
+def _brass(seed: int) -> np.ndarray:
+    """A noisy capture in muted colour (BSData's brass: channel spread about 57 everywhere)."""
+    rng = np.random.default_rng(seed)
+    g = 128 + 10 * cv2.GaussianBlur(rng.normal(0, 1, (240, 320)).astype(np.float32), (0, 0), 0.8) / 0.35
+    return np.clip(np.dstack([0.55 * g, 0.8 * g, g]), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_heal_in_the_captures_own_colour_is_found_and_a_pen_disc_is_not(seed: int) -> None:
+    """Inpainting over brass leaves a brass island (channel spread over 40, the fixed limit before):
+    only islands more colourful than 9 in 10 of the image's pixels are left out as pen or object."""
+    brass = _brass(seed)
+    mask = np.zeros(brass.shape[:2], np.uint8)
+    cv2.ellipse(mask, (160, 120), (22, 14), 30, 0, 360, 255, -1)
+    healed = cv2.inpaint(brass, mask, 3, cv2.INPAINT_TELEA)
+    spread = healed.max(axis=2).astype(float) - healed.min(axis=2)
+    assert spread[mask > 0].mean() > 40.0
+    assert any(r.kind == "smooth" and overlaps(r.box, (138, 106, 183, 135)) for r in find_retouching(healed))
+    assert find_retouching(brass) == []
+    pen = brass.copy()  # a filled magenta disc: smooth in gray (found there), a pen's colour in colour
+    cv2.circle(pen, (160, 120), 14, (255, 0, 255), -1)
+    pen = cv2.GaussianBlur(pen, (0, 0), 0.6)
+    assert any(r.kind == "smooth" for r in find_retouching(cv2.cvtColor(pen, cv2.COLOR_BGR2GRAY)))
+    assert find_retouching(pen) == []
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_jpeg_85_copy_of_strong_texture_differing_by_over_4_levels_is_found(seed: int) -> None:
+    """A JPEG-85 re-save moves a small copy of strong texture 4-5 gray levels off its source (over the
+    4 a binarised scan's blocks may differ): on a capture the blocks may differ by up to 5."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (220, 260)).astype(np.float32), (0, 0), 0.8)
+    texture = np.clip(128 + 27 * noise / noise.std(), 0, 255).astype(np.uint8)
+    copied = texture.copy()
+    copied[150:174, 190:214] = texture[30:54, 40:64]
+    saved = cv2.imdecode(cv2.imencode(".jpg", copied, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+    found = [r for r in find_retouching(saved) if r.kind == "clone" and overlaps(r.box, (190, 150, 214, 174))]
+    assert found and found[0].measures["mean_difference"] > 4.0
+    alone = cv2.imdecode(cv2.imencode(".jpg", texture, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+    assert find_retouching(alone) == []
