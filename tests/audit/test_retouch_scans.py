@@ -134,21 +134,41 @@ def test_a_square_of_blank_board_stamped_on_a_scan_is_found_and_a_drawn_box_is_n
     assert find_flat_squares(_encoded(boxed, ext)) == []
 
 
+def _jpeg_85(image: np.ndarray) -> np.ndarray:
+    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+
+
+def _copy_saved_at_85(
+    seed: int,
+    shape: tuple[int, int],
+    blur: float,
+    level: float,
+    contrast: float,
+    *,
+    source: tuple[int, int],
+    target: tuple[int, int],
+    side: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(a generated texture, the texture with a ``side``-px square copied from ``source`` to ``target``
+    (row, column) and saved as JPEG 85)."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), blur)
+    texture = np.clip(level + contrast * noise / noise.std(), 0, 255).astype(np.uint8)
+    copied = texture.copy()
+    (sy, sx), (ty, tx) = source, target
+    copied[ty : ty + side, tx : tx + side] = texture[sy : sy + side, sx : sx + side]
+    return texture, _jpeg_85(copied)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_faint_blocks_of_a_jpeg_saved_copy_meet_in_the_coarse_table(seed: int) -> None:
     """On faint texture (block std about 2.5) a JPEG re-save's 1-2 gray levels scatter the copy's
     blocks over the fine hash steps; the coarse table for faint blocks finds many more of them."""
-    rng = np.random.default_rng(seed)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (300, 400)).astype(np.float32), (0, 0), 1.2)
-    texture = np.clip(120 + 2.5 * noise / noise.std(), 0, 255).astype(np.uint8)
-    copied = texture.copy()
-    copied[180:248, 250:318] = texture[40:108, 60:128]
-    saved = cv2.imdecode(cv2.imencode(".jpg", copied, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+    texture, saved = _copy_saved_at_85(seed, (300, 400), 1.2, 120, 2.5, source=(40, 60), target=(180, 250), side=68)
     fine = [c.unique for c in find_clones(saved, min_unique=10) if c.offset == (190, 140)]
     both = [c.unique for c in find_clones(saved, min_unique=10, faint=3.0) if c.offset == (190, 140)]
     assert both and both[0] >= 1.5 * max(fine, default=0.0)
-    alone = cv2.imdecode(cv2.imencode(".jpg", texture, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
-    assert [r for r in find_retouching(alone) if r.kind == "clone"] == []
+    assert [r for r in find_retouching(_jpeg_85(texture)) if r.kind == "clone"] == []
     assert any(r.kind == "clone" and overlaps(r.box, (250, 180, 318, 248)) for r in find_retouching(saved))
 
 
@@ -182,13 +202,7 @@ def test_a_heal_in_the_captures_own_colour_is_found_and_a_pen_disc_is_not(seed: 
 def test_a_jpeg_85_copy_of_strong_texture_differing_by_over_4_levels_is_found(seed: int) -> None:
     """A JPEG-85 re-save moves a small copy of strong texture 4-5 gray levels off its source (over the
     4 a binarised scan's blocks may differ): on a capture the blocks may differ by up to 5."""
-    rng = np.random.default_rng(seed)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (220, 260)).astype(np.float32), (0, 0), 0.8)
-    texture = np.clip(128 + 27 * noise / noise.std(), 0, 255).astype(np.uint8)
-    copied = texture.copy()
-    copied[150:174, 190:214] = texture[30:54, 40:64]
-    saved = cv2.imdecode(cv2.imencode(".jpg", copied, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+    texture, saved = _copy_saved_at_85(seed, (220, 260), 0.8, 128, 27, source=(30, 40), target=(150, 190), side=24)
     found = [r for r in find_retouching(saved) if r.kind == "clone" and overlaps(r.box, (190, 150, 214, 174))]
     assert found and found[0].measures["mean_difference"] > 4.0
-    alone = cv2.imdecode(cv2.imencode(".jpg", texture, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
-    assert find_retouching(alone) == []
+    assert find_retouching(_jpeg_85(texture)) == []
