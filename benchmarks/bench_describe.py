@@ -80,6 +80,7 @@ def main() -> None:
             sets[f"{name} (frames >= 1 MP)"] = large
             pixels[f"{name} (frames >= 1 MP)"] = statistics.mean(h * w for h, w in shapes if h * w >= LARGE)
     runs: dict[str, dict[str, list[tuple[float, float]]]] = {n: {"plain": [], "reduced": [], "describe": []} for n in sets}
+    describe_bytes("x", next(iter(sets.values()))[0])  # numba's first call loads its modules: once per process
     for _ in range(args.rounds):
         for name, items in sets.items():
             runs[name]["plain"].append(clock(plain_decode, items))

@@ -19,7 +19,17 @@ Times are wall clock and CPU seconds (this process and its finished child proces
 files (``cv2.imdecode``) runs in the same run for reference. The machine is shared: compare the
 methods' ratios, not absolute times, across runs.
 
-    python benchmarks/bench_similarity.py [--per-source 60] [--seed 1] [--k 16]
+Per-process constants are paid before the clocks start, as for any import: scikit-learn's PCA
+module, and numba's first call (keepsight's compiled kernels load numba's own modules then,
+0.3-0.9 s once per process; measured and reported as ``one_time_kernel_load_seconds``). A full
+garbage collection runs before each timed method, so none pays for the others' garbage.
+
+The pairs and the dataset are written under ``--scratch`` (default ``benchmarks/work/``, which
+git ignores), not in /tmp: on this project's machines creating a file under /tmp costs ~1.4 ms of
+CPU, 30x the same disk elsewhere (``benchmarks/results/similarity.json`` records where it ran),
+and keepsight writes one description file per image.
+
+    python benchmarks/bench_similarity.py [--per-source 60] [--seed 1] [--k 16] [--scratch DIR]
 
 Writes benchmarks/results/similarity.json (``--out`` to change; seed 0 is the tuning seed).
 """
@@ -27,6 +37,7 @@ Writes benchmarks/results/similarity.json (``--out`` to change; seed 0 is the tu
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -72,9 +83,10 @@ def _cpu() -> float:
 
 
 class _Clock:
-    """Wall and CPU seconds of a block."""
+    """Wall and CPU seconds of a block (after a full garbage collection: see the module docstring)."""
 
     def __enter__(self) -> _Clock:
+        gc.collect()
         self.wall, self.cpu = time.perf_counter(), _cpu()
         return self
 
@@ -201,6 +213,15 @@ def run_plain_phash(folder: Path, names: list[str]) -> dict[str, Any]:
     return {"found": found, "clock": clock}
 
 
+def load_kernels() -> float:
+    """numba's first call, before any clock: it loads numba's own modules once per process."""
+    from keepsight.similarity.kernels import two_nearest
+
+    start = time.perf_counter()
+    two_nearest(np.zeros((2, 32), np.uint8), np.zeros((2, 32), np.uint8))
+    return round(time.perf_counter() - start, 3)
+
+
 def time_decode(folder: Path, names: list[str]) -> _Clock:
     with _Clock() as clock:
         for n in names:
@@ -232,14 +253,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="1 reports; 0 is the seed the thresholds were tuned on")
     parser.add_argument("--k", type=int, default=None, help="candidates per image (default: find_similar's default)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "similarity.json")
+    parser.add_argument("--scratch", type=Path, default=REPO / "benchmarks" / "work", help="where the pairs and dataset go")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is absent")
     cv2.setNumThreads(1)
     faiss.omp_set_num_threads(1)
     k = args.k if args.k is not None else find_similar.__kwdefaults__["k"]  # type: ignore[index]
+    kernel_load = load_kernels()
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
+    args.scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.scratch) as tmp:
         folder = Path(tmp) / "pairs"
         folder.mkdir()
         pairs = build(SHARED, folder, args.per_source, args.seed)
@@ -264,6 +288,8 @@ def main() -> None:
         "per_source": args.per_source,
         "seed": args.seed,
         "cores": 1,
+        "scratch_folder": str(args.scratch.resolve()),
+        "one_time_kernel_load_seconds": kernel_load,
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "positive_pairs": len(pairs.positives),
         "labelled_negative_pairs": len(negatives),
