@@ -25,9 +25,10 @@ module, and numba's first call (keepsight's compiled kernels load numba's own mo
 garbage collection runs before each timed method, so none pays for the others' garbage.
 
 The pairs and the dataset are written under ``--scratch`` (default ``benchmarks/work/``, which
-git ignores), not in /tmp: on this project's machines creating a file under /tmp costs ~1.4 ms of
-CPU, 30x the same disk elsewhere (``benchmarks/results/similarity.json`` records where it ran),
-and keepsight writes one description file per image.
+git ignores: a project folder, where users keep datasets), not in /tmp: on this project's
+machines creating a file under /tmp has cost 1.6-30x as much CPU as on the same disk elsewhere,
+varying with the machine's state (``benchmarks/bench_file_create.py``), and keepsight writes one
+description file per image. The report records the folder.
 
     python benchmarks/bench_similarity.py [--per-source 60] [--seed 1] [--k 16] [--scratch DIR]
 
@@ -215,10 +216,13 @@ def run_plain_phash(folder: Path, names: list[str]) -> dict[str, Any]:
 
 def load_kernels() -> float:
     """numba's first call, before any clock: it loads numba's own modules once per process."""
+    start = time.perf_counter()
+    from keepsight.descriptors.kernels import bit_sums, laplacian_and_noise_sums
     from keepsight.similarity.kernels import two_nearest
 
-    start = time.perf_counter()
     two_nearest(np.zeros((2, 32), np.uint8), np.zeros((2, 32), np.uint8))
+    laplacian_and_noise_sums(np.zeros((3, 3), np.uint8))
+    bit_sums(np.zeros((2, 32), np.uint8), np.zeros(2, np.int64), 2)
     return round(time.perf_counter() - start, 3)
 
 

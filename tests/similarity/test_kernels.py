@@ -13,6 +13,7 @@ import pytest
 
 from keepsight.descriptors import vlad
 from keepsight.descriptors.compute import _image_stats_opencv, image_stats
+from keepsight.descriptors.kernels import bit_sums
 from keepsight.similarity import kernels
 
 # -- references: the code before the kernels -------------------------------------------------
@@ -148,7 +149,7 @@ def test_vlad_bit_sums_equal_the_one_hot_product() -> None:
     rng = np.random.default_rng(2)
     descriptors = rng.integers(0, 256, (300, 32), dtype=np.uint8)
     assign = rng.integers(0, 64, 300)
-    sums, counts = vlad._bit_sums(descriptors, assign, 64)
+    sums, counts = bit_sums(descriptors, assign, 64)
     member = np.zeros((64, 300), np.float32)
     member[assign, np.arange(300)] = 1.0
     assert np.array_equal(sums, member @ vlad.unpack(descriptors))

@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass, field
 
 import cv2
-import numba
 import numpy as np
 from PIL import Image
 
@@ -179,9 +178,11 @@ def image_stats(pixels: np.ndarray, gray: np.ndarray) -> dict[str, float]:
     """Brightness, contrast, sharpness, noise and colourfulness of the work image."""
     if min(gray.shape) < 3:
         return _image_stats_opencv(pixels, gray)
+    from keepsight.descriptors.kernels import laplacian_and_noise_sums  # numba loads when pixels are described
+
     gray = np.ascontiguousarray(gray)
     hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
-    lap_total, lap_squares, noise_l1 = _laplacian_and_noise_sums(gray)
+    lap_total, lap_squares, noise_l1 = laplacian_and_noise_sums(gray)
     n = float(gray.size)
     cumulative = hist.cumsum()
     p1, p5, p50, p95, p99 = np.searchsorted(cumulative, np.array([0.01, 0.05, 0.5, 0.95, 0.99]) * cumulative[-1])
@@ -200,40 +201,6 @@ def image_stats(pixels: np.ndarray, gray: np.ndarray) -> dict[str, float]:
         "noise": noise_l1 * math.sqrt(math.pi / 2) / (6.0 * (w - 2) * (h - 2)),
         "colourfulness": colourfulness(pixels) if pixels.ndim == 3 else 0.0,
     }
-
-
-@numba.njit(cache=True, nogil=True, boundscheck=False)  # type: ignore[misc]
-def _laplacian_and_noise_sums(gray):  # type: ignore[no-untyped-def]  # (gray uint8 (h, w)) -> (int, int, int)
-    """The sum and sum of squares of a gray image's Laplacian (3x3 cross, OpenCV's default reflected
-    border: ``cv2.Laplacian`` with ksize 1) and the L1 norm of Immerkaer's noise operator on its
-    interior (``noise_sigma``), in one pass for images of at least 3 x 3. Integer sums: exact.
-    Branch-free inner loops, so they vectorise: half the time of the three OpenCV calls."""
-    h, w = gray.shape
-    lap_total = lap_squares = noise_l1 = 0
-    for y in range(h):
-        up = gray[1 if y == 0 else y - 1]  # reflect-101: row -1 is row 1
-        row = gray[y]
-        down = gray[h - 2 if y == h - 1 else y + 1]
-        for x in (0, w - 1):  # the border columns, reflected the same way
-            side = np.int32(row[1 if x == 0 else w - 2])
-            lap = np.int32(up[x]) + np.int32(down[x]) + 2 * side - 4 * np.int32(row[x])
-            lap_total += lap
-            lap_squares += lap * lap
-        row_total = row_squares = row_noise = 0
-        for x in range(1, w - 1):
-            vertical = np.int32(up[x]) + np.int32(down[x])
-            horizontal = np.int32(row[x - 1]) + np.int32(row[x + 1])
-            centre = np.int32(row[x])
-            lap = vertical + horizontal - 4 * centre
-            row_total += lap
-            row_squares += lap * lap
-            corners = np.int32(up[x - 1]) + np.int32(up[x + 1]) + np.int32(down[x - 1]) + np.int32(down[x + 1])
-            row_noise += abs(corners - 2 * (vertical + horizontal) + 4 * centre)
-        lap_total += row_total
-        lap_squares += row_squares
-        if 0 < y < h - 1:
-            noise_l1 += row_noise
-    return lap_total, lap_squares, noise_l1
 
 
 def _image_stats_opencv(pixels: np.ndarray, gray: np.ndarray) -> dict[str, float]:
