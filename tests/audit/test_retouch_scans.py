@@ -2,7 +2,9 @@
 patches found by the gray they smear over a scan and by the JPEG block grid they lack; a clone of
 blank board stamped over a scan found as an exact solid square; faint copies re-saved as JPEG
 matched through the coarse table for faint blocks; a heal in a capture's own muted colour found (a
-pen-coloured disc not); a JPEG-85 copy of strong texture differing by 4-5 gray levels found.
+pen-coloured disc not); a JPEG-85 copy of strong texture differing by 4-5 gray levels found; a heal
+on a quality-75 JPEG saved again at 90-95 found off the first compression's comb (an image compressed
+once has none).
 
 Real DeepPCB scans and a BSData frame from ../shared/data (skipped when absent); the block-level
 straight-edge measure is checked against the pairwise one it replaces.
@@ -18,7 +20,13 @@ import pytest
 
 from keepsight.checks.image._retouch_clone import BLOCK, find_clones, shift_change
 from keepsight.checks.image._retouch_find import find_retouching
-from keepsight.checks.image._retouch_grid import block_steps, find_flat_squares, find_gridless, find_shading
+from keepsight.checks.image._retouch_grid import (
+    block_steps,
+    find_flat_squares,
+    find_gridless,
+    find_requantised,
+    find_shading,
+)
 from tests.audit.plant_edits import draw_mark, overlaps
 
 PCB = "deeppcb/PCBData/group20085/20085/{}_test.jpg"
@@ -206,3 +214,45 @@ def test_a_jpeg_85_copy_of_strong_texture_differing_by_over_4_levels_is_found(se
     found = [r for r in find_retouching(saved) if r.kind == "clone" and overlaps(r.box, (190, 150, 214, 174))]
     assert found and found[0].measures["mean_difference"] > 4.0
     assert find_retouching(_jpeg_85(texture)) == []
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_UNCHANGED)
+
+
+def _stored_at_75(seed: int) -> np.ndarray:
+    """A textured capture stored as JPEG quality 75 (as BSData's frames are), decoded."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.GaussianBlur(rng.normal(0, 1, (320, 480)).astype(np.float32), (0, 0), 6)
+    fine = cv2.GaussianBlur(rng.normal(0, 1, (320, 480)).astype(np.float32), (0, 0), 1.0)
+    texture = 128 + 30 * coarse / coarse.std() + 6 * fine / fine.std()
+    return _jpeg(np.clip(texture, 0, 255).astype(np.uint8), 75)
+
+
+@pytest.mark.parametrize("quality", [90, 95])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_heal_saved_again_as_jpeg_misses_the_comb_of_the_first_compression(seed: int, quality: int) -> None:
+    """Pixels inpainted after decoding a quality-75 JPEG and saved again at 85-95: their low DCT
+    coefficients fall between the teeth of the comb quality 75 left on every other block (a re-save
+    puts the JPEG grid back, so the gridless trace misses these). At quality 85 the second steps
+    (3-4) are half the first: a smooth heal's small coefficients round to zero, on the comb."""
+    frame = _stored_at_75(seed)
+    assert find_requantised(_jpeg(frame, quality)) == []  # re-saved whole: every block on the comb
+    mask = np.zeros(frame.shape, np.uint8)
+    cv2.ellipse(mask, (300, 150), (40, 30), 20, 0, 360, 255, -1)
+    healed = _jpeg(cv2.inpaint(frame, mask, 3, cv2.INPAINT_TELEA), quality)
+    truth = (260, 120, 341, 181)
+    assert any(overlaps(p.box, truth) for p in find_requantised(healed))
+    assert any(r.kind == "requantised" and overlaps(r.box, truth) for r in find_retouching(healed))
+    assert [r for r in find_retouching(_jpeg(frame, quality)) if r.kind == "requantised"] == []
+
+
+def test_an_image_compressed_once_has_no_comb_to_miss() -> None:
+    """A capture never stored at a coarser quality (a PNG, or a JPEG at 98 as NEU's and
+    magnetic-tile's are) has no comb: a heal saved once as JPEG 90 is not this trace's to find."""
+    rng = np.random.default_rng(3)
+    coarse = cv2.GaussianBlur(rng.normal(0, 1, (320, 480)).astype(np.float32), (0, 0), 6)
+    frame = np.clip(128 + 30 * coarse / coarse.std() + rng.normal(0, 3, coarse.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros(frame.shape, np.uint8)
+    cv2.ellipse(mask, (300, 150), (40, 30), 20, 0, 360, 255, -1)
+    assert find_requantised(_jpeg(cv2.inpaint(frame, mask, 3, cv2.INPAINT_TELEA), 90)) == []

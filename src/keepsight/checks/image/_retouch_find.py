@@ -10,7 +10,7 @@ import numpy as np
 
 from keepsight.checks.image._markings_strokes import is_binary
 from keepsight.checks.image._retouch_clone import find_clones, work_gray
-from keepsight.checks.image._retouch_grid import find_flat_squares, find_gridless, find_shading
+from keepsight.checks.image._retouch_grid import find_flat_squares, find_gridless, find_requantised, find_shading
 from keepsight.checks.image._retouch_noise import NOISE_SIDE, SmoothIsland, find_smooth_islands
 
 FAINT = 3.0  # blocks under this std also meet in a coarser hash table (find_clones' ``faint``)
@@ -176,6 +176,20 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
                     {"gridless_blocks": p.blocks, "gridded_share": round(p.gridded, 3)},
                 )
             )
+    if not is_binary(full):
+        # painted in after decoding and saved again: off the comb of an earlier, coarser JPEG (full resolution)
+        for o in find_requantised(full, exclude=_pen_colour(chroma)):
+            score = _ramp(o.blocks, 12.0, 20.0)
+            if score >= min_score:
+                found.append(
+                    Retouch(
+                        "requantised",
+                        o.box,
+                        round(score, 3),
+                        None,
+                        {"off_comb_blocks": o.blocks, "background_share": o.background},
+                    )
+                )
     if is_binary(full):
         # gray smeared over a black-and-white scan, away from its edges (full resolution)
         unit = (min(full.shape) / 640.0) ** 2  # DeepPCB's 640 x 640 scans set the sizes

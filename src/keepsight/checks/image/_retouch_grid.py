@@ -1,5 +1,5 @@
-"""Healing traces no noise measure sees: a patch without the JPEG block grid the rest of the image
-carries, and gray smeared over a black-and-white scan.
+"""Healing traces no noise measure sees: a patch without the JPEG block grid (or without the earlier,
+coarser JPEG quantisation) the rest of the image carries, and gray smeared over a black-and-white scan.
 
 *Gridless patches.* A photograph stored as JPEG at a modest quality (BSData's frames: quality 75) keeps, in its smooth
 parts, the 8x8 block pattern of its compression: the gray level steps at block boundaries more
@@ -14,6 +14,10 @@ step out is *gridless*;
 a connected cluster of gridless blocks in an image whose smooth blocks otherwise nearly all show
 the grid is a candidate. Images without a strong grid (PNG captures, JPEG at quality 95 and up,
 reduced decodes, binarised scans with few smooth blocks) are skipped.
+
+*Requantised patches* (``find_requantised``): the same healing or a paste, saved again as JPEG at
+quality 85-95, gets the grid back; but the low DCT coefficients of the rest of the frame still sit on
+the comb of its first, coarser quantisation, and those of the painted-in blocks do not.
 
 *Shading* (``find_shading``): on a binarised scan, gray pixels far from every sharp edge.
 
@@ -198,3 +202,93 @@ def find_flat_squares(
                 continue
             found.append(FlatSquare((x, y, x + bw, y + bh), round(area / (bw * bh), 3), round(ring, 3)))
     return found
+
+
+@dataclass
+class OffCombPatch:
+    box: tuple[int, int, int, int]  # image pixels
+    blocks: int  # 8x8 blocks off the comb in the connected cluster
+    background: float  # share of the image's other readable blocks off the comb
+
+
+_COMB_COEFFICIENTS = ((0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0))
+
+
+def _dct_rows() -> np.ndarray:
+    k = np.arange(GRID)
+    basis = np.cos((2 * k[None, :] + 1) * k[:, None] * np.pi / (2 * GRID)) * np.sqrt(2.0 / GRID)
+    basis[0] /= np.sqrt(2.0)
+    return basis[:4].astype(np.float32)  # the low frequencies the comb is read on
+
+
+def find_requantised(
+    gray: np.ndarray,
+    *,
+    radius: int = 40,
+    gap: float = 0.03,
+    min_peak: int = 20,
+    min_gap_share: float = 0.25,
+    min_coefficients: int = 4,
+    min_off: int = 2,
+    max_background: float = 0.005,
+    min_blocks: int = 6,
+    exclude: np.ndarray | None = None,
+) -> list[OffCombPatch]:
+    """Clusters of 8x8 grid blocks (4-connected) whose low DCT coefficients miss the comb that an
+    earlier, coarser JPEG compression left on the rest of the image, largest first.
+
+    A frame stored as JPEG at a modest quality (BSData: 75) and saved again at a finer one (85-95)
+    keeps its first quantisation: each low-frequency DCT coefficient of a grid block sits on a
+    multiple of the first step (6 for quality 75), requantised by the finer one, so the image's
+    histogram of that coefficient is a comb with empty values between its teeth. Pixels painted in
+    after decoding (a heal, a pasted patch off the grid) carry only the second quantisation: their
+    blocks put coefficients in the gaps. Per coefficient (the first nine in zigzag order but DC),
+    over the blocks with no clipped pixel (under 4 or over 251): the rounded values within
+    ``radius`` whose count is under ``gap`` x the highest count within 3 values (at least
+    ``min_peak``) are gaps; a coefficient carries a comb when at least ``min_gap_share`` of the
+    values within 12 of zero are gaps. With ``min_coefficients`` such coefficients, a block is off
+    the comb when ``min_off`` or more of its coefficients fall in a gap. A cluster of at least
+    ``min_blocks`` is a candidate when the rest of the image has at most ``max_background`` of its
+    blocks off the comb (an image stored once, or as PNG after its colour conversion, is noisier
+    or has no comb: skipped)."""
+    h8, w8 = gray.shape[0] // GRID * GRID, gray.shape[1] // GRID * GRID
+    bh, bw = h8 // GRID, w8 // GRID
+    if bh < 8 or bw < 8:
+        return []
+    blocks = gray[:h8, :w8].astype(np.float32).reshape(bh, GRID, bw, GRID).transpose(0, 2, 1, 3)
+    rows = _dct_rows()
+    coefficients = np.einsum("ui,abij,vj->abuv", rows, blocks, rows, optimize=True)  # (bh, bw, 4, 4)
+    readable = (blocks.min(axis=(2, 3)) > 3) & (blocks.max(axis=(2, 3)) < 252)
+    if exclude is not None:  # blocks near excluded pixels (an annotator's pen) are left out
+        near = cv2.dilate(exclude.astype(np.uint8), np.ones((9, 9), np.uint8))[:h8, :w8]
+        readable &= near.reshape(bh, GRID, bw, GRID).max(axis=(1, 3)) == 0
+    count = int(readable.sum())
+    if count < 100:
+        return []
+    off = np.zeros((bh, bw), np.int32)
+    combs = 0
+    for u, v in _COMB_COEFFICIENTS:
+        values = np.rint(coefficients[:, :, u, v]).astype(np.int64)
+        inside = readable & (np.abs(values) <= radius)
+        hist = np.bincount(values[inside] + radius, minlength=2 * radius + 1).astype(np.float64)
+        padded = np.pad(hist, 3)
+        peak = np.max(np.stack([padded[k : k + len(hist)] for k in range(7)]), axis=0)
+        gaps = (hist < gap * peak) & (peak >= min_peak)
+        gaps[radius] = False
+        if gaps[radius - 12 : radius + 13].mean() < min_gap_share:
+            continue
+        combs += 1
+        off += inside & gaps[np.clip(values + radius, 0, 2 * radius)]
+    if combs < min_coefficients:
+        return []
+    marked = (off >= min_off) & readable
+    total = int(marked.sum())
+    n, _, stats, _ = cv2.connectedComponentsWithStats(marked.astype(np.uint8), connectivity=4)
+    found = []
+    for x, y, w, h, a in stats[1:]:
+        background = (total - int(a)) / count
+        if a >= min_blocks and background <= max_background:
+            found.append(
+                OffCombPatch((int(x) * GRID, int(y) * GRID, int(x + w) * GRID, int(y + h) * GRID), int(a), round(background, 4))
+            )
+    return sorted(found, key=lambda p: -p.blocks)

@@ -8,7 +8,9 @@ out of an NG image, a clean patch pasted over a scratch). Compute, per image:
   pen-coloured pixels left out: a text's letters repeat exactly);
 * healing/inpainting: islands with no noise and no texture inside normally active content
   (``_retouch_noise``); on a photo stored as JPEG at a modest quality, a cluster of smooth 8x8
-  blocks without the JPEG block grid every other smooth block shows; on a black-and-white scan,
+  blocks without the JPEG block grid every other smooth block shows; on a photo stored as JPEG at a
+  modest quality and saved again at a finer one, a cluster of 8x8 blocks whose low DCT coefficients
+  miss the comb the first compression left on every other block; on a black-and-white scan,
   gray pixels far from every sharp edge (``_retouch_grid``);
 * a clone of blank board on a black-and-white scan (nothing to match): an isolated, solid, exact
   square of one colour (``_retouch_grid``).
@@ -19,9 +21,10 @@ one size (clones scored from half of ``min_score`` up, and any smooth island of 
 is part of the scene, not an edit: a highlight every capture of a spot shows, a fixture; such
 candidates are not reported. The evidence gives
 the edited region (and a clone's source region) in original pixels.
-JPEG double-compression ("ghost") analysis is not used: datasets are routinely re-encoded as a
-whole, which makes a re-saved image a poor sign of local editing, and block matching already
-uses the JPEG grid (repeated content matches exactly only on the 8x8 grid; a copy anywhere).
+Whole-image JPEG double-compression ("ghost") analysis is not used: datasets are routinely
+re-encoded as a whole, which makes a re-saved image a poor sign of local editing, and block matching
+already uses the JPEG grid (repeated content matches exactly only on the 8x8 grid; a copy anywhere).
+Only a local inconsistency counts: blocks that lack the first compression the rest carries.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ _WHAT = {
     "clone": "a patch copied from another place of the image (clone-stamp)",
     "smooth": "a noise-free patch inside textured content (healing brush or inpainting)",
     "gridless": "a patch without the JPEG block pattern of the rest of the image (painted in after decoding)",
+    "requantised": "a patch that lacks the earlier JPEG compression the rest of the image carries (painted in, then saved again)",
     "shaded": "gray shading away from the edges of a black-and-white scan (healing, inpainting or a feathered paste)",
     "pasted": "a solid square of one colour stamped over a black-and-white scan (a clone of blank board)",
 }
@@ -119,6 +123,7 @@ class Retouched(Check):
             clone_regions=counts["clone"],
             smooth_regions=counts["smooth"],
             gridless_regions=counts["gridless"],
+            requantised_regions=counts["requantised"],
             shaded_regions=counts["shaded"],
             pasted_regions=counts["pasted"],
             scene_candidates=len(scene),
