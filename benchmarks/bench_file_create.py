@@ -1,10 +1,10 @@
-"""What creating one small file costs in different folders: why the similarity benchmarks avoid /tmp.
+"""What creating one small file costs, per folder: one of the noise sources of the pipeline benchmarks.
 
 keepsight writes one description file per image (a temporary name, then a rename, as
 ``descriptors/store.py`` does). This writes ``--files`` files of 40 KB that way into fresh
 sub-folders of each folder given and reports CPU and wall milliseconds per file. On this project's
-machines /tmp has cost 1.6-30x what the same disk costs elsewhere, varying with the machine's state,
-which a benchmark of the whole pipeline would otherwise count as keepsight's.
+machines the cost has ranged from 0.04 to 1.5 ms of CPU per file within one session, in /tmp and in
+other folders of the same disk alike: run it beside a benchmark to see what the machine was doing.
 
     python benchmarks/bench_file_create.py [--files 500] /tmp benchmarks/work /var/tmp
 

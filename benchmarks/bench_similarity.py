@@ -25,10 +25,9 @@ module, and numba's first call (keepsight's compiled kernels load numba's own mo
 garbage collection runs before each timed method, so none pays for the others' garbage.
 
 The pairs and the dataset are written under ``--scratch`` (default ``benchmarks/work/``, which
-git ignores: a project folder, where users keep datasets), not in /tmp: on this project's
-machines creating a file under /tmp has cost 1.6-30x as much CPU as on the same disk elsewhere,
-varying with the machine's state (``benchmarks/bench_file_create.py``), and keepsight writes one
-description file per image. The report records the folder.
+git ignores), and the report records the folder. Creating a file is one of this machine's noise
+sources: 0.04-1.5 ms of CPU per file in one session, in /tmp and in other folders alike
+(``benchmarks/bench_file_create.py``), and keepsight writes one description file per image.
 
     python benchmarks/bench_similarity.py [--per-source 60] [--seed 1] [--k 16] [--scratch DIR]
 
