@@ -20,7 +20,8 @@ CAPTURE_DIFF = 5.0  # the most a copy's blocks may differ on a capture (not a bi
 @dataclass
 class Retouch:
     kind: str  # "clone" (copy-move); healing, inpainting: "smooth" (a noise-free island), "gridless" (no
-    # JPEG grid), "shaded" (gray on a black-and-white scan); "pasted" (a flat square on a black-and-white scan)
+    # JPEG grid), "requantised" (no trace of the first JPEG compression), "shaded" (gray on a
+    # black-and-white scan); "pasted" (a flat square on a black-and-white scan)
     box: tuple[int, int, int, int]  # the edited region (for a clone: the pasted target)
     score: float
     source: tuple[int, int, int, int] | None = None  # a clone's source region
@@ -29,6 +30,18 @@ class Retouch:
 
 def _ramp(x: float, lo: float, hi: float) -> float:
     return float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
+
+
+def _block_clusters(
+    kind: str,
+    clusters: list[tuple[tuple[int, int, int, int], int, dict[str, float]]],
+    ramp: tuple[float, float],
+    min_score: float,
+) -> list[Retouch]:
+    """Retouch candidates from clusters of 8x8 blocks (box, block count, evidence), scored by their
+    size on ``ramp``; those under ``min_score`` are dropped."""
+    scored = [(box, _ramp(blocks, *ramp), evidence) for box, blocks, evidence in clusters]
+    return [Retouch(kind, box, round(score, 3), None, evidence) for box, score, evidence in scored if score >= min_score]
 
 
 def _scaled(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int, int]:
@@ -164,33 +177,23 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
                 )
             )
     # painted in after decoding: no JPEG block pattern where the rest of the image has it (full resolution)
-    for p in find_gridless(full, exclude=_pen_colour(chroma)):
-        score = _ramp(p.blocks, 9.0, 13.0)
-        if score >= min_score:
-            found.append(
-                Retouch(
-                    "gridless",
-                    p.box,
-                    round(score, 3),
-                    None,
-                    {"gridless_blocks": p.blocks, "gridded_share": round(p.gridded, 3)},
-                )
-            )
-    if not is_binary(full):
+    pens = _pen_colour(chroma)
+    found += _block_clusters(
+        "gridless",
+        [(p.box, p.blocks, {"gridless_blocks": p.blocks, "gridded_share": round(p.gridded, 3)}) for p in find_gridless(full, exclude=pens)],
+        (9.0, 13.0),
+        min_score,
+    )
+    binary_full = is_binary(full)
+    if not binary_full:
         # painted in after decoding and saved again: off the comb of an earlier, coarser JPEG (full resolution)
-        for o in find_requantised(full, exclude=_pen_colour(chroma)):
-            score = _ramp(o.blocks, 12.0, 20.0)
-            if score >= min_score:
-                found.append(
-                    Retouch(
-                        "requantised",
-                        o.box,
-                        round(score, 3),
-                        None,
-                        {"off_comb_blocks": o.blocks, "background_share": o.background},
-                    )
-                )
-    if is_binary(full):
+        found += _block_clusters(
+            "requantised",
+            [(o.box, o.blocks, {"off_comb_blocks": o.blocks, "background_share": o.background}) for o in find_requantised(full, exclude=pens)],
+            (12.0, 20.0),
+            min_score,
+        )
+    else:
         # gray smeared over a black-and-white scan, away from its edges (full resolution)
         unit = (min(full.shape) / 640.0) ** 2  # DeepPCB's 640 x 640 scans set the sizes
         # any colour on a black-and-white scan is a pen (JPEG blurs its chroma into the pixels around it)
