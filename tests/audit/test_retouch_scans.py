@@ -142,8 +142,9 @@ def test_a_square_of_blank_board_stamped_on_a_scan_is_found_and_a_drawn_box_is_n
     assert find_flat_squares(_encoded(boxed, ext)) == []
 
 
-def _jpeg_85(image: np.ndarray) -> np.ndarray:
-    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_UNCHANGED)
+def _jpeg(image: np.ndarray, quality: int = 85) -> np.ndarray:
+    """Saved as JPEG at ``quality`` and decoded back."""
+    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_UNCHANGED)
 
 
 def _copy_saved_at_85(
@@ -165,7 +166,7 @@ def _copy_saved_at_85(
     copied = texture.copy()
     (sy, sx), (ty, tx) = source, target
     copied[ty : ty + side, tx : tx + side] = texture[sy : sy + side, sx : sx + side]
-    return texture, _jpeg_85(copied)
+    return texture, _jpeg(copied)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -176,7 +177,7 @@ def test_faint_blocks_of_a_jpeg_saved_copy_meet_in_the_coarse_table(seed: int) -
     fine = [c.unique for c in find_clones(saved, min_unique=10) if c.offset == (190, 140)]
     both = [c.unique for c in find_clones(saved, min_unique=10, faint=3.0) if c.offset == (190, 140)]
     assert both and both[0] >= 1.5 * max(fine, default=0.0)
-    assert [r for r in find_retouching(_jpeg_85(texture)) if r.kind == "clone"] == []
+    assert [r for r in find_retouching(_jpeg(texture)) if r.kind == "clone"] == []
     assert any(r.kind == "clone" and overlaps(r.box, (250, 180, 318, 248)) for r in find_retouching(saved))
 
 
@@ -213,11 +214,7 @@ def test_a_jpeg_85_copy_of_strong_texture_differing_by_over_4_levels_is_found(se
     texture, saved = _copy_saved_at_85(seed, (220, 260), 0.8, 128, 27, source=(30, 40), target=(150, 190), side=24)
     found = [r for r in find_retouching(saved) if r.kind == "clone" and overlaps(r.box, (190, 150, 214, 174))]
     assert found and found[0].measures["mean_difference"] > 4.0
-    assert find_retouching(_jpeg_85(texture)) == []
-
-
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_UNCHANGED)
+    assert find_retouching(_jpeg(texture)) == []
 
 
 def _stored_at_75(seed: int) -> np.ndarray:

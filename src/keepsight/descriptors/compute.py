@@ -175,20 +175,26 @@ _LEVELS_SQUARED = _LEVELS**2
 
 
 def image_stats(pixels: np.ndarray, gray: np.ndarray) -> dict[str, float]:
-    """Brightness, contrast, sharpness, noise and colourfulness of the work image."""
-    if min(gray.shape) < 3:
-        return _image_stats_opencv(pixels, gray)
-    from keepsight.descriptors.kernels import laplacian_and_noise_sums  # numba loads when pixels are described
+    """Brightness, contrast, sharpness, noise and colourfulness of the work image.
 
+    Brightness, percentiles and contrast come from the histogram; sharpness (variance of the
+    Laplacian, 3x3 cross) and Immerkaer's noise estimate from one compiled pass
+    (``kernels.laplacian_and_noise_sums``). Images under 3 x 3 px have no noise estimate (0)."""
     gray = np.ascontiguousarray(gray)
     hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
-    lap_total, lap_squares, noise_l1 = laplacian_and_noise_sums(gray)
-    n = float(gray.size)
     cumulative = hist.cumsum()
     p1, p5, p50, p95, p99 = np.searchsorted(cumulative, np.array([0.01, 0.05, 0.5, 0.95, 0.99]) * cumulative[-1])
-    mean, lap_mean = float(hist @ _LEVELS) / n, lap_total / n
-    squares = float(hist @ _LEVELS_SQUARED)
+    n = float(gray.size)
+    mean = float(hist @ _LEVELS) / n
     h, w = gray.shape
+    if min(h, w) >= 3:
+        from keepsight.descriptors.kernels import laplacian_and_noise_sums  # numba loads when pixels are described
+
+        lap_total, lap_squares, noise_l1 = laplacian_and_noise_sums(gray)
+        sharpness = max(lap_squares / n - (lap_total / n) ** 2, 0.0)
+        noise = noise_l1 * math.sqrt(math.pi / 2) / (6.0 * (w - 2) * (h - 2))
+    else:
+        sharpness, noise = float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S))[1][0, 0]) ** 2, 0.0
     return {
         "brightness": mean,
         "p1": float(p1),
@@ -196,44 +202,11 @@ def image_stats(pixels: np.ndarray, gray: np.ndarray) -> dict[str, float]:
         "p50": float(p50),
         "p95": float(p95),
         "p99": float(p99),
-        "contrast": math.sqrt(max(squares / n - mean * mean, 0.0)),
-        "sharpness": max(lap_squares / n - lap_mean * lap_mean, 0.0),  # variance of the Laplacian
-        "noise": noise_l1 * math.sqrt(math.pi / 2) / (6.0 * (w - 2) * (h - 2)),
+        "contrast": math.sqrt(max(float(hist @ _LEVELS_SQUARED) / n - mean * mean, 0.0)),
+        "sharpness": sharpness,
+        "noise": noise,
         "colourfulness": colourfulness(pixels) if pixels.ndim == 3 else 0.0,
     }
-
-
-def _image_stats_opencv(pixels: np.ndarray, gray: np.ndarray) -> dict[str, float]:
-    """``image_stats`` of images smaller than 3 x 3 (and the reference the compiled pass is tested against)."""
-    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().cumsum()
-    p1, p5, p50, p95, p99 = np.searchsorted(hist, np.array([0.01, 0.05, 0.5, 0.95, 0.99]) * hist[-1])
-    mean, std = cv2.meanStdDev(gray)
-    _, lap_std = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S))
-    return {
-        "brightness": float(mean[0, 0]),
-        "p1": float(p1),
-        "p5": float(p5),
-        "p50": float(p50),
-        "p95": float(p95),
-        "p99": float(p99),
-        "contrast": float(std[0, 0]),
-        "sharpness": float(lap_std[0, 0]) ** 2,
-        "noise": noise_sigma(gray),
-        "colourfulness": colourfulness(pixels) if pixels.ndim == 3 else 0.0,
-    }
-
-
-_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
-
-
-def noise_sigma(gray: np.ndarray) -> float:
-    """Immerkaer's fast noise estimate: the Laplacian-difference operator cancels smooth structure."""
-    h, w = gray.shape
-    if h < 3 or w < 3:
-        return 0.0
-    # 16-bit integer output is exact here (|response| <= 16 * 255) and cheaper than float32
-    resp = cv2.filter2D(gray, cv2.CV_16S, _NOISE_KERNEL)[1:-1, 1:-1]
-    return float(cv2.norm(resp, cv2.NORM_L1) * math.sqrt(math.pi / 2) / (6.0 * (w - 2) * (h - 2)))
 
 
 def colourfulness(rgb: np.ndarray) -> float:

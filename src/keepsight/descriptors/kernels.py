@@ -15,7 +15,7 @@ from keepsight.descriptors.vlad import BITS
 def laplacian_and_noise_sums(gray):  # type: ignore[no-untyped-def]  # (gray uint8 (h, w)) -> (int, int, int)
     """The sum and sum of squares of a gray image's Laplacian (3x3 cross, OpenCV's default reflected
     border: ``cv2.Laplacian`` with ksize 1) and the L1 norm of Immerkaer's noise operator on its
-    interior (``compute.noise_sigma``), in one pass for images of at least 3 x 3. Integer sums: exact.
+    interior, in one pass for images of at least 3 x 3. Integer sums: exact.
     Branch-free inner loops, so they vectorise: half the time of the three OpenCV calls."""
     h, w = gray.shape
     lap_total = lap_squares = noise_l1 = 0

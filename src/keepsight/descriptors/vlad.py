@@ -65,4 +65,3 @@ def encode(descriptors: np.ndarray, codebook: np.ndarray) -> np.ndarray:
     flat = np.sign(flat) * np.sqrt(np.abs(flat))
     norm = np.linalg.norm(flat)
     return flat / norm if norm > 0 else flat
-

@@ -169,13 +169,21 @@ def refine_similarity(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)  # type: ignore[misc]
-def _transformed_inside(points: np.ndarray, model: np.ndarray, width: float, height: float) -> np.ndarray:
-    """The points whose image under ``model`` lies inside [0, width) x [0, height), untransformed."""
+def _transformed(points: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """The points (n, 2) under the affine ``model`` (2x3), float64."""
+    out = np.empty((len(points), 2))
+    for i in range(len(points)):
+        out[i, 0] = model[0, 0] * points[i, 0] + model[0, 1] * points[i, 1] + model[0, 2]
+        out[i, 1] = model[1, 0] * points[i, 0] + model[1, 1] * points[i, 1] + model[1, 2]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)  # type: ignore[misc]
+def _inside(points: np.ndarray, size: tuple[float, float]) -> np.ndarray:
+    """Mask of the points inside [0, width) x [0, height)."""
     keep = np.empty(len(points), np.bool_)
     for i in range(len(points)):
-        x = model[0, 0] * points[i, 0] + model[0, 1] * points[i, 1] + model[0, 2]
-        y = model[1, 0] * points[i, 0] + model[1, 1] * points[i, 1] + model[1, 2]
-        keep[i] = 0.0 <= x < width and 0.0 <= y < height
+        keep[i] = 0.0 <= points[i, 0] < size[0] and 0.0 <= points[i, 1] < size[1]
     return keep
 
 
@@ -202,15 +210,9 @@ def overlap_coverage(
 ) -> tuple[int, float]:
     """(keypoints inside the overlap, the smaller of A's and B's counts; coverage of its textured cells).
     ``back``: the inverse of ``model``. verify.py's ``_overlap`` says what the coverage is."""
-    a = pts_a[_transformed_inside(pts_a, model, size_b[0], size_b[1])]
-    inside_b = np.empty(len(pts_b), np.bool_)
-    b = np.empty((len(pts_b), 2))
-    for i in range(len(pts_b)):
-        x = back[0, 0] * pts_b[i, 0] + back[0, 1] * pts_b[i, 1] + back[0, 2]
-        y = back[1, 0] * pts_b[i, 0] + back[1, 1] * pts_b[i, 1] + back[1, 2]
-        b[i, 0], b[i, 1] = x, y
-        inside_b[i] = 0.0 <= x < size_a[0] and 0.0 <= y < size_a[1]
-    b = b[inside_b]
+    a = pts_a[_inside(_transformed(pts_a, model), size_b)]  # A's keypoints that land in B, in A's frame
+    b = _transformed(pts_b, back)
+    b = b[_inside(b, size_a)]  # B's keypoints that land in A, moved into A's frame
     overlap = min(len(a), len(b))
     cells_n = grid * grid
     if len(a) < cells_n or len(b) < cells_n:

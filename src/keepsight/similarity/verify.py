@@ -1,7 +1,7 @@
 """Geometric verification: do two sets of ORB features see the same physical surface?
 
-1. Matches pass Lowe's ratio test (the two nearest by Hamming distance: ``kernels.two_nearest``) and must agree on the rotation their
-   keypoint orientations imply (a vote over the orientation differences, as in Lowe's Hough step).
+1. Matches pass Lowe's ratio test (the two nearest by Hamming distance: ``kernels.two_nearest``)
+   and must agree on the rotation their keypoint orientations imply (a vote over the orientation differences, as in Lowe's Hough step).
 2. RANSAC fits a similarity transform (rotation, uniform scale, shift:
    ``cv2.estimateAffinePartial2D``), refined by least squares on its inliers.
 3. The pair is confirmed when enough matches land within ``tight_px`` of the refined transform,
@@ -116,7 +116,7 @@ _NONE = Verification(0, 0, 0.0, 0.0, False)
 def ratio_matches(
     des_a: np.ndarray, des_b: np.ndarray | faiss.IndexBinary, ratio: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Lowe's ratio test on Hamming distances (``kernels.two_nearest``, or a FAISS binary index: both much faster than cv2.BFMatcher).
+    """Lowe's ratio test on Hamming distances (``kernels.two_nearest``, or a FAISS binary index).
 
     ``des_b``: B's descriptors, or a FAISS binary index over them (to search it more than once).
     """
