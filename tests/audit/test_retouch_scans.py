@@ -4,7 +4,8 @@ blank board stamped over a scan found as an exact solid square; faint copies re-
 matched through the coarse table for faint blocks; a heal in a capture's own muted colour found (a
 pen-coloured disc not); a JPEG-85 copy of strong texture differing by 4-5 gray levels found; a heal
 on a quality-75 JPEG saved again at 90-95 found off the first compression's comb (an image compressed
-once has none).
+once has none); in a small image a JPEG-85 copy needs fewer matched blocks; a heal leaving a 65-80 px
+island found, such small islands counting at native resolution only.
 
 Real DeepPCB scans and a BSData frame from ../shared/data (skipped when absent); the block-level
 straight-edge measure is checked against the pairwise one it replaces.
@@ -12,6 +13,7 @@ straight-edge measure is checked against the pairwise one it replaces.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,7 +21,7 @@ import numpy as np
 import pytest
 
 from keepsight.checks.image._retouch_clone import BLOCK, find_clones, shift_change
-from keepsight.checks.image._retouch_find import find_retouching
+from keepsight.checks.image._retouch_find import find_retouching, smooth_score
 from keepsight.checks.image._retouch_grid import (
     block_steps,
     find_flat_squares,
@@ -27,6 +29,7 @@ from keepsight.checks.image._retouch_grid import (
     find_requantised,
     find_shading,
 )
+from keepsight.checks.image._retouch_noise import SmoothIsland
 from tests.audit.plant_edits import draw_mark, overlaps
 
 PCB = "deeppcb/PCBData/group20085/20085/{}_test.jpg"
@@ -215,6 +218,46 @@ def test_a_jpeg_85_copy_of_strong_texture_differing_by_over_4_levels_is_found(se
     found = [r for r in find_retouching(saved) if r.kind == "clone" and overlaps(r.box, (190, 150, 214, 174))]
     assert found and found[0].measures["mean_difference"] > 4.0
     assert find_retouching(_jpeg(texture)) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_jpeg_85_copy_in_a_small_image_needs_fewer_matched_blocks(seed: int) -> None:
+    """A 16-px copy of strong texture in a 200 x 200 image, saved as JPEG 85: 54-68 matched blocks
+    differing by 4.3-4.6 gray levels. A 640 x 640 image's chance matches would need about 75 such
+    blocks; a small image's blocks have a tenth of the partners, so the surcharge for the difference
+    shrinks with the area and the copy is found."""
+    texture, saved = _copy_saved_at_85(seed, (200, 200), 0.8, 128, 24, source=(20, 30), target=(130, 140), side=16)
+    found = [r for r in find_retouching(saved) if r.kind == "clone" and overlaps(r.box, (140, 130, 156, 146))]
+    assert found and found[0].measures["mean_difference"] > 4.0 and found[0].measures["unique_blocks"] < 75
+    assert find_retouching(_jpeg(texture)) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_heal_of_a_16_by_14_pixel_ellipse_is_found(seed: int) -> None:
+    """A small heal on fine texture leaves a smooth island of only 65-80 px (radius 3.6-4.2) once the
+    activity window has blurred its rim: still a blob, and found."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (200, 200)).astype(np.float32), (0, 0), 1.0)
+    texture = np.clip(128 + 12 * noise / noise.std(), 0, 255).astype(np.uint8)
+    mask = np.zeros_like(texture)
+    cv2.ellipse(mask, (100, 100), (8, 7), 30, 0, 360, 255, -1)
+    healed = cv2.inpaint(texture, mask, 3, cv2.INPAINT_TELEA)
+    found = [r for r in find_retouching(healed) if r.kind == "smooth" and overlaps(r.box, (92, 93, 109, 108))]
+    assert found and found[0].measures["area"] < 90
+    assert find_retouching(texture) == []
+
+
+def test_small_islands_count_only_at_the_images_own_resolution() -> None:
+    """An island of 70 px (or one whose ring is only 45% normally active) is a heal at native resolution;
+    on a reduced image, whose noise the reduction averaged, such smooth spots are common and it is not."""
+    island = SmoothIsland(box=(10, 10, 20, 19), area=70, activity=0.15, local=0.15, radius=4.0, step=0.2, level=120.0,
+                          ring_activity=1.0, ring_normal=0.9, reference=1.5)
+    assert smooth_score(island, native=True) >= 0.5
+    assert smooth_score(island, native=False) < 0.5
+    assert smooth_score(replace(island, area=130, radius=5.0), native=False) >= 0.5
+    half_smooth_ring = replace(island, area=130, radius=5.0, ring_normal=0.45)  # a defect's smooth body beside the heal
+    assert smooth_score(half_smooth_ring, native=True) >= 0.5
+    assert smooth_score(half_smooth_ring, native=False) < 0.5
 
 
 def _stored_at_75(seed: int) -> np.ndarray:

@@ -28,6 +28,7 @@ class Curve:
     corners: int = 0  # for a drawn rectangle (:func:`binary_boxes`): its corners found, 3 or 4
     cover: int = 0  # for a ring (:func:`binary_rings`): angular bins of its ellipse its chains cover
     tip: bool = False  # an arrow's tip (:func:`binary_arrow_tips`)
+    letters: int = 0  # for a word (``_markings_text.binary_text``): its letters found, 2 or more
 
 
 def ellipse_kernel(size: int) -> np.ndarray:

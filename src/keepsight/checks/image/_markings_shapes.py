@@ -13,7 +13,8 @@ content usually lacks, so a stroke must look drawn in *every* respect to score h
   On images made of pure black and white (binarised scans such as PCB images) a white or black
   stroke is the image's own content; there a gray pen is found only where it breaks the layout's
   Manhattan geometry: long chains of edges away from 0, 45 and 90 degrees along thin strokes
-  (``_markings_binary``: drawn rings, arrows at an angle, rectangles).
+  (``_markings_binary``: drawn rings, arrows at an angle, rectangles), or as rows of differing
+  letter-like parts (``_markings_text``: words).
 
 Shapes are named for the report: a hole filling its bounding box is a ``box``, a rounder hole a
 ``circle``, several small parts in a row ``text``, anything else a ``line`` (arrows included).
@@ -92,7 +93,10 @@ def curve_score(curve: Curve, short_side: int) -> float:
     scores by the ellipse's angular bins its chains cover (6 of 16 give 0.5) and their total length
     (85 px at a 640 px short side give 0.5); on 400 untouched DeepPCB scans the best ellipses
     covered at most 5 bins, but for a real fiducial ring (which the chain groups flag too). An
-    arrow's tip scores 0.75."""
+    arrow's tip scores 0.75. A word (``_markings_text``) scores 0.6 for 2 letters, 0.1 more per
+    further letter."""
+    if curve.letters:
+        return min(1.0, 0.4 + 0.1 * curve.letters)
     if curve.corners:
         return curve.corners / 4.0
     if curve.tip:
@@ -164,9 +168,10 @@ def find_markings(image: np.ndarray, *, min_score: float = 0.5) -> list[Marking]
         if score < min_score:
             continue
         box = tuple(int(round(v / scale)) for v in c.box)
-        kind = "box" if c.corners else "line" if c.tip else "circle" if c.cover or c.chains >= 3 else "line"
+        kind = ("text" if c.letters else "box" if c.corners else "line" if c.tip
+                else "circle" if c.cover or c.chains >= 3 else "line")
         found.append(Marking(box=box, kind=kind, colour=c.source,  # type: ignore[arg-type]
                              score=round(score, 3), measures={
-            "longest_chain": round(c.longest / scale, 1), "chains_length": round(c.total / scale, 1), "chains": c.chains, "corners": c.corners, "cover": c.cover,
+            "longest_chain": round(c.longest / scale, 1), "chains_length": round(c.total / scale, 1), "chains": c.chains, "corners": c.corners, "cover": c.cover, "letters": c.letters,
         }))
     return _merge(found)

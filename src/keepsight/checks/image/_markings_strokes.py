@@ -30,6 +30,7 @@ from keepsight.checks.image._markings_binary import (
     edge_chains,
     ellipse_kernel,
 )
+from keepsight.checks.image._markings_text import binary_text
 
 WORK_SIDE = 1024
 GRAY_SPREAD = 10  # channels differing by at most this (99.9th percentile) = a gray image stored as colour
@@ -191,7 +192,8 @@ def find_strokes(image: np.ndarray, *, pen: int = 7, join: int = 4, min_pixels: 
         chains = edge_chains(gray)
         boxes = [Curve(source, box, 0.0, 0.0, 0, corners) for box, source, corners in binary_boxes(chains)]
         found = binary_curves(chains) + binary_rings(chains, gray.shape) + binary_arrow_tips(chains)
-        return strokes, scale, found + boxes
+        words = [Curve(source, box, 0.0, 0.0, 0, letters=letters) for box, source, letters in binary_text(gray)]
+        return strokes, scale, found + boxes + words
     white, black = gray_candidates(gray, pen)
     for source, mask, value in (("white", white, 255.0), ("black", black, 0.0)):
         extreme = (gray >= 235) if value else (gray <= 20)

@@ -43,6 +43,7 @@ class Clone:
     blocks: int  # matched block pairs with this offset in the connected patch
     unique: float  # of those, the pairs whose blocks match at this offset only (no periodic structure)
     diff: float  # mean absolute pixel difference of the matched blocks (gray levels)
+    flat: float = 0.0  # mean share of the matched blocks' pixels equal to all 8 neighbours (0 if not measured)
 
 
 def work_gray(image: np.ndarray, work_side: int = WORK_SIDE) -> tuple[np.ndarray, int]:
@@ -221,6 +222,7 @@ def find_clones(
     diff = _mean_abs(blocks, pos[i], pos[j])
     ok = diff <= allowed
     i, j, delta, diff = i[ok], j[ok], delta[ok], diff[ok]
+    share = None
     if max_flat < 1.0:
         # a block largely made of one exact gray level (a painted hole, a clipped highlight) matches
         # every block with the same flat part and outline: its few other pixels decide nothing, and
@@ -279,6 +281,7 @@ def find_clones(
             blocks=len(sel),
             unique=unique,
             diff=float(diff[sel].mean()),
+            flat=0.0 if share is None else float(np.maximum(share[i[sel]], share[j[sel]]).mean()),
         )
         if not any(_same(clone, c) for c in found):
             found.append(clone)

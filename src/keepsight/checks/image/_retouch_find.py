@@ -74,7 +74,7 @@ def _pen_colour(chroma: np.ndarray | None) -> np.ndarray | None:
     return chroma > max(100.0, 2.0 * float(np.percentile(chroma, 90)))
 
 
-def smooth_score(s: SmoothIsland, *, binary: bool = False) -> float:
+def smooth_score(s: SmoothIsland, *, binary: bool = False, native: bool = True) -> float:
     """How much a smooth island looks painted in, in [0, 1].
 
     Inside texture (the ring around the island is normally active): the island is much smoother
@@ -85,13 +85,23 @@ def smooth_score(s: SmoothIsland, *, binary: bool = False) -> float:
     whole image is such a scan, where JPEG ringing along edges looks like texture): any wide smooth
     mid-gray blob is foreign, since such images have gray only along their edges.
     An island at the image border (a short stretch of it) must be clearly smoother than its ring
-    (local ratio under 0.15-0.2) inside texture, and does not count inside flat content."""
+    (local ratio under 0.15-0.2) inside texture, and does not count inside flat content.
+    ``native``: the island was measured at the image's own resolution. A reduced image has its noise
+    averaged away, and small smooth spots are common there (BSData's frames, halved: islands of
+    70-150 px scoring 0.56-0.9 on the smaller sizes below in 11 of 300 untouched frames), so only at
+    native resolution do islands of 40-80 px count as blobs, and rings only 30-45% normally active."""
     if s.ring_activity >= 0.3 and not binary:
         # 0.56 for a disc, 0.33 for a 3:1 ellipse, 0.2 for 8:1, ~0.1 for an edge band
         compact = s.radius / np.sqrt(s.area)
-        shape = _ramp(s.radius, 3.0, 4.0) * _ramp(s.area, 60, 120) * _ramp(compact, 0.12, 0.2)
+        # a heal of a 16 x 14 px ellipse leaves an island of 65-80 px (radius 3.6-4.2) after the 7-px
+        # activity window; on NEU-DET's 200 x 200 images such small heals were missed at (60, 120)
+        small = (2.5, 3.5, 40.0, 80.0) if native else (3.0, 4.0, 60.0, 120.0)
+        shape = _ramp(s.radius, *small[:2]) * _ramp(s.area, *small[2:]) * _ramp(compact, 0.12, 0.2)
         smooth = (1.0 - _ramp(s.local, 0.2, 0.3)) * (1.0 - _ramp(s.activity, 0.22, 0.3))
-        context = _ramp(s.ring_activity, 0.4, 0.6) * _ramp(s.ring_normal, 0.4, 0.55) * (1.0 - _ramp(s.step, 1.0, 2.0))
+        # a heal covers a defect, whose smooth body can fill half its ring (NEU-DET: a normal share of
+        # 0.47): at native resolution a normal share from 0.3-0.45 up is enough
+        normal = (0.3, 0.45) if native else (0.4, 0.55)
+        context = _ramp(s.ring_activity, 0.4, 0.6) * _ramp(s.ring_normal, *normal) * (1.0 - _ramp(s.step, 1.0, 2.0))
         # near white (or black) a capture loses its noise to clipping and JPEG: specular highlights are smooth
         exposure = (1.0 - _ramp(s.level, 222.0, 232.0)) * _ramp(s.level, 23.0, 33.0)
         # at the border the ring is cut and a smooth margin of the frame is common: demand more contrast
@@ -112,7 +122,8 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
     # how many matched blocks make a copy: repeated structure matches more by chance in a bigger image,
     # and drawn or noisy content (a straight stroke on noise) more than a binarised scan's exact edges
     binary = is_binary(gray)
-    need = (12.0 if binary else 20.0) + 18.0 * min(1.0, gray.size / 640.0**2)
+    crowd = min(1.0, gray.size / 640.0**2)  # candidate partners per block, relative to a 640 x 640 image
+    need = (12.0 if binary else 20.0) + 18.0 * crowd
     flat_ok = 1.0 if binary else 0.25  # binarised scans are flat areas and edges only
     pen = _pen_colour(_at(chroma, gray.shape))
     faint = 0.0 if binary else FAINT
@@ -125,8 +136,14 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
         # a copy re-saved as JPEG differs from its source by 1-2 gray levels; chance matches of similar
         # texture differ by more: the more the matched blocks differ, the more of them make a copy.
         # Halved (factor 2), a copy moved by an odd number of pixels is resampled half a pixel off its
-        # source: up to about 1 gray level more
-        many = need * (1.0 + max(0.0, c.diff - (3.0 if factor == 2 else 2.0)))
+        # source: up to about 1 gray level more. Chance matches grow with the partners each block has, so
+        # the surcharge scales with the image's area: on NEU-DET's 200 x 200 images the most unique chance
+        # matches in 300 untouched images were 26 (diff 3.8), while JPEG-85 copies of strong texture differ
+        # by 3.5-4.5 with 57 matched blocks (benchmark seeds 3-5). Not for blocks holding exact flat parts:
+        # the outlines of two drawn holes of one gray level match wherever they are (a demo plate: 56
+        # blocks differing by 3.9), however small the image
+        scale = crowd if c.flat < 0.02 else 1.0
+        many = need * (1.0 + max(0.0, c.diff - (3.0 if factor == 2 else 2.0)) * scale)
         score = _ramp(c.unique, many, 2 * many) * (1.0 - _ramp(c.diff, max_diff - 0.5, max_diff + 0.5))
         if score >= min_score:
             found.append(
@@ -157,7 +174,7 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
         x1, y1, x2, y2 = s.box
         if colour is not None and float(colour[y1:y2, x1:x2].mean()) > limit:
             continue
-        score = smooth_score(s, binary=binary)
+        score = smooth_score(s, binary=binary, native=factor == 1)
         if score >= min_score or (islands and s.radius >= 4.0 and s.area >= 100):
             found.append(
                 Retouch(
