@@ -51,6 +51,7 @@ class Chains:
     dark: np.ndarray  # the image's dark pixels
     thin_dark: np.ndarray  # its dark and bright parts narrower than the pen
     thin_bright: np.ndarray
+    off: np.ndarray  # per pixel: its gradient's angle from the nearest multiple of 45 degrees (degrees)
 
 
 def edge_chains(gray: np.ndarray, *, pen: int = 9, tolerance: float = 10.0, min_chain: float = 16.0) -> Chains:
@@ -80,7 +81,7 @@ def edge_chains(gray: np.ndarray, *, pen: int = 9, tolerance: float = 10.0, min_
         (_, _), (rw, rh), _ = cv2.minAreaRect(np.stack([xs, ys], axis=1).astype(np.float32))
         if max(rw, rh) >= min_chain:
             lengths[i] = max(rw, rh)
-    return Chains(labels, stats, lengths, dark, thin_dark, thin_bright)
+    return Chains(labels, stats, lengths, dark, thin_dark, thin_bright, off)
 
 
 def binary_curves(chains: Chains, *, join: int = 20) -> list[Curve]:

@@ -192,7 +192,7 @@ def find_strokes(image: np.ndarray, *, pen: int = 7, join: int = 4, min_pixels: 
         chains = edge_chains(gray)
         boxes = [Curve(source, box, 0.0, 0.0, 0, corners) for box, source, corners in binary_boxes(chains)]
         found = binary_curves(chains) + binary_rings(chains, gray.shape) + binary_arrow_tips(chains)
-        words = [Curve(source, box, 0.0, 0.0, 0, letters=letters) for box, source, letters in binary_text(gray)]
+        words = [Curve(source, box, 0.0, 0.0, 0, letters=letters) for box, source, letters in binary_text(gray, chains.off)]
         return strokes, scale, found + boxes + words
     white, black = gray_candidates(gray, pen)
     for source, mask, value in (("white", white, 255.0), ("black", black, 0.0)):

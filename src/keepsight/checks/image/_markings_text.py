@@ -39,7 +39,8 @@ SHAPE_SIDE = 16  # glyph masks are compared at this size
 ALIKE = 0.8  # intersection over union of two glyph masks (or a mirrored one) that makes them copies
 HEIGHT = (0.025, 0.11)  # glyph height, share of the short side
 WORD_GAP = 0.3  # the most space between two letters of one word, share of the taller one's height
-VIEWS = (0, 1, -25)  # per colour: as is, eroded by 1 px, without its parts wider than 25 px
+VIEWS = (0, 1, -25)
+OFF_ANGLE = 10.0  # an edge more than this many degrees from 0, 45 and 90 is curved or slanted  # per colour: as is, eroded by 1 px, without its parts wider than 25 px
 
 
 @dataclass
@@ -53,18 +54,6 @@ class Glyph:
     shape: np.ndarray  # its mask resized to SHAPE_SIDE x SHAPE_SIDE, to compare glyphs
 
 
-def gradients(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sobel x and y of the lightly blurred image, for :func:`off_manhattan`."""
-    blur = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0)
-    return cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
-
-
-def off_manhattan(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    """Whether each gradient is more than 10 degrees away from 0, 45 and 90 degrees."""
-    angle = np.degrees(np.arctan2(gy, gx)) % 45.0
-    return np.minimum(angle, 45.0 - angle) > 10.0
-
-
 def _view(mask: np.ndarray, view: int) -> np.ndarray:
     if view > 0:
         return cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=view)
@@ -74,8 +63,9 @@ def _view(mask: np.ndarray, view: int) -> np.ndarray:
     return mask
 
 
-def glyphs(mask: np.ndarray, source: str, grad: tuple[np.ndarray, np.ndarray]) -> list[Glyph]:
-    """The letter-like parts of one colour's mask (see the module docstring); ``grad``: :func:`gradients`."""
+def glyphs(mask: np.ndarray, source: str, off: np.ndarray) -> list[Glyph]:
+    """The letter-like parts of one colour's mask (see the module docstring); ``off``: each pixel's
+    gradient angle from the nearest multiple of 45 degrees (``Chains.off`` of ``edge_chains``)."""
     rows, cols = mask.shape
     lo, hi = HEIGHT[0] * min(rows, cols), HEIGHT[1] * min(rows, cols)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -97,7 +87,7 @@ def glyphs(mask: np.ndarray, source: str, grad: tuple[np.ndarray, np.ndarray]) -
         if float(dist.max()) > 1.8 * stroke or 4.0 * stroke > h:
             continue
         edge = ((crop > 0) & (cv2.erode(crop, square) == 0))[1:-1, 1:-1]
-        if float(off_manhattan(grad[0][y:y + h, x:x + w][edge], grad[1][y:y + h, x:x + w][edge]).mean()) < 0.2:
+        if float((off[y:y + h, x:x + w][edge] > OFF_ANGLE).mean()) < 0.2:
             continue
         _, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
         holes = 0 if hierarchy is None else int((hierarchy[0][:, 3] >= 0).sum())
@@ -158,15 +148,15 @@ def _words(found: list[Glyph]) -> list[tuple[tuple[int, int, int, int], int]]:
     return out
 
 
-def binary_text(gray: np.ndarray) -> list[tuple[tuple[int, int, int, int], str, int]]:
+def binary_text(gray: np.ndarray, off: np.ndarray) -> list[tuple[tuple[int, int, int, int], str, int]]:
     """Words written in white or black on a binarised image (see the module docstring), each
-    colour looked at in every one of ``VIEWS``; one per place: (box, "white" | "black", letters)."""
-    grad = gradients(gray)
+    colour looked at in every one of ``VIEWS``; one per place: (box, "white" | "black", letters).
+    ``off``: the edges' angles from the layout's directions, as :func:`edge_chains` measured them."""
     found: list[tuple[tuple[int, int, int, int], str, int]] = []
     for source, mask in (("black", gray < 128), ("white", gray >= 128)):
         colour = mask.astype(np.uint8)
         for view in VIEWS:
-            for box, letters in _words(glyphs(_view(colour, view), source, grad)):
+            for box, letters in _words(glyphs(_view(colour, view), source, off)):
                 for k, (kept, s, n) in enumerate(found):  # the same word seen in another view
                     if s == source and box[0] < kept[2] and kept[0] < box[2] and box[1] < kept[3] and kept[1] < box[3]:
                         found[k] = ((min(box[0], kept[0]), min(box[1], kept[1]), max(box[2], kept[2]),

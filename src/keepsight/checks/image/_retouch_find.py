@@ -95,8 +95,8 @@ def smooth_score(s: SmoothIsland, *, binary: bool = False, native: bool = True) 
         compact = s.radius / np.sqrt(s.area)
         # a heal of a 16 x 14 px ellipse leaves an island of 65-80 px (radius 3.6-4.2) after the 7-px
         # activity window; on NEU-DET's 200 x 200 images such small heals were missed at (60, 120)
-        small = (2.5, 3.5, 40.0, 80.0) if native else (3.0, 4.0, 60.0, 120.0)
-        shape = _ramp(s.radius, *small[:2]) * _ramp(s.area, *small[2:]) * _ramp(compact, 0.12, 0.2)
+        radius, area = ((2.5, 3.5), (40.0, 80.0)) if native else ((3.0, 4.0), (60.0, 120.0))
+        shape = _ramp(s.radius, *radius) * _ramp(s.area, *area) * _ramp(compact, 0.12, 0.2)
         smooth = (1.0 - _ramp(s.local, 0.2, 0.3)) * (1.0 - _ramp(s.activity, 0.22, 0.3))
         # a heal covers a defect, whose smooth body can fill half its ring (NEU-DET: a normal share of
         # 0.47): at native resolution a normal share from 0.3-0.45 up is enough
@@ -156,6 +156,7 @@ def find_retouching(image: np.ndarray, *, min_score: float = 0.5, islands: bool 
                         "blocks": c.blocks,
                         "unique_blocks": round(c.unique, 1),
                         "mean_difference": round(c.diff, 2),
+                        "flat_share": round(c.flat, 3),
                         "offset_x": c.offset[0] * factor,
                         "offset_y": c.offset[1] * factor,
                     },
